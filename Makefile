@@ -1,0 +1,56 @@
+# Two commands do everything: `make dev` runs the whole system locally, `make test` runs every test.
+# Both install what they need on first use (python3, node/npm and java must be on the machine).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAGE ?= dev
+NODE_DIR := deploy/local
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: dev up down test test-unit sync check-sync package deploy admin bench load clean help
+
+help:
+	@echo "make dev      run DynamoDB Local, the Cognito emulator and both APIs in the foreground"
+	@echo "make test     run every test (unit, integration against a fresh local stack, deploy checks)"
+	@echo "make up/down  start/stop the local stack in the background (for scripts)"
+	@echo "make sync     copy chalicelib_shared/ into both apps"
+	@echo "make package STAGE=dev|prod, make deploy STAGE=..., make admin EMAIL=... [STAGE=...]"
+	@echo "make bench    cold start / request path benchmark;  make load  bounded load run"
+
+$(VENV)/.installed: requirements-dev.txt users_app/requirements.txt orders_app/requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "python3 is required: install Python 3.11+ and retry"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required for DynamoDB Local: install Node.js/npm and retry"; exit 1; }
+	@cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed
+
+sync: $(VENV)/.installed
+	@$(PY) deploy/sync_shared.py
+
+check-sync: $(VENV)/.installed
+	@$(PY) deploy/sync_shared.py --check
+
+dev: deps
+	@$(PY) -m deploy.local.stack run
+
+up: deps
+	@$(PY) -m deploy.local.stack up
+
+down: $(VENV)/.installed
+	@$(PY) -m deploy.local.stack down
+
+test: deps
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: deps
+	@$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(NODE_DIR)/node_modules .local deploy/build .pytest_cache

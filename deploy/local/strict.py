@@ -1,0 +1,150 @@
+"""A LocalGateway that authorizes like API Gateway, for `make dev` and for the unit tests.
+
+Chalice's local mode (`chalice local` and `chalice.test.Client` share `chalice.local.LocalGateway`)
+differs from API Gateway where it matters most:
+
+- a `CognitoUserPoolAuthorizer` is not enforced (no token passes, an unsigned or expired one
+  passes with its claims). Here it is verified with the shared `CognitoVerifier`.
+- a custom TOKEN authorizer that raises `Exception("Unauthorized")` escapes (test client) or drops
+  the connection (`chalice local`). Here it becomes 401, as API Gateway answers; any other
+  authorizer failure becomes API Gateway's AUTHORIZER_FAILURE, which our deploy templates make
+  a JSON 503.
+- errors the gateway itself produces (no route, missing token, denied) are plain or HTML text.
+  Here every one is the services' JSON error shape.
+"""
+import json
+from typing import Any, Dict, Optional
+
+from chalice.app import Chalice, CognitoUserPoolAuthorizer
+from chalice.config import Config
+from chalice.local import (LambdaContext, LocalGateway, LocalGatewayAuthorizer,
+                           LocalGatewayException)
+from chalice.test import Client, TestHTTPClient
+
+from chalicelib_shared.errors import error_body
+from chalicelib_shared.verifier import CognitoVerifier, KeysUnavailable, TokenError
+
+
+class GatewayError(Exception):
+    """An answer the gateway gives without (or instead of) the Lambda's."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 headers: Optional[Dict[str, str]] = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+    def response(self, request_id: str = "") -> Dict[str, Any]:
+        headers = {"Content-Type": "application/json", **self.headers}
+        if request_id:
+            headers["x-amzn-RequestId"] = request_id
+        return {"statusCode": self.status, "headers": headers, "multiValueHeaders": {},
+                "body": json.dumps(error_body(self.code, self.message))}
+
+
+def unauthorized() -> GatewayError:
+    return GatewayError(401, "Unauthorized", "Unauthorized")
+
+
+def _header(headers: Dict[str, Any], name: str) -> Optional[str]:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+class StrictAuthorizer(LocalGatewayAuthorizer):
+    def __init__(self, app_object: Chalice, verifier: Optional[CognitoVerifier]) -> None:
+        super().__init__(app_object)
+        self._verifier = verifier
+
+    def authorize(self, raw_path: str, lambda_event: Dict[str, Any],
+                  lambda_context: LambdaContext) -> Any:
+        route_entry = self._route_for_event(lambda_event)
+        authorizer = route_entry.authorizer if route_entry else None
+        if authorizer is None:
+            return lambda_event, lambda_context
+        token = _header(lambda_event.get("headers") or {}, "authorization")
+        if isinstance(authorizer, CognitoUserPoolAuthorizer):
+            return self._cognito(lambda_event, token), lambda_context
+        if not token:
+            raise unauthorized()  # API Gateway does not even invoke a TOKEN authorizer
+        try:
+            return super().authorize(raw_path, lambda_event, lambda_context)
+        except LocalGatewayException as exc:
+            if exc.CODE == 403:
+                raise GatewayError(403, "Forbidden", "User is not authorized to access this resource") from None
+            if exc.CODE == 401:
+                raise unauthorized() from None
+            raise GatewayError(503, "AuthorizerFailure", "The authorizer failed; retry shortly.",
+                               {"Retry-After": "1"}) from None
+        except Exception as exc:  # noqa: BLE001 - exactly what API Gateway does with a failed authorizer
+            if str(exc) == "Unauthorized":
+                raise unauthorized() from None
+            raise GatewayError(503, "AuthorizerFailure", "The authorizer failed; retry shortly.",
+                               {"Retry-After": "1"}) from None
+
+    def _cognito(self, lambda_event: Dict[str, Any], token: Optional[str]) -> Dict[str, Any]:
+        if self._verifier is None:
+            raise GatewayError(503, "AuthorizerFailure", "No Cognito verifier is configured.")
+        try:
+            identity = self._verifier.verify(token)
+        except KeysUnavailable:
+            raise GatewayError(503, "AuthorizerFailure", "Signing keys are unavailable; retry shortly.",
+                               {"Retry-After": "1"}) from None
+        except TokenError:
+            raise unauthorized() from None
+        lambda_event["requestContext"]["authorizer"] = {"claims": dict(identity.claims)}
+        return lambda_event
+
+
+class StrictLocalGateway(LocalGateway):
+    """`LocalGateway` with strict authorization and JSON errors. `handle_request` never raises."""
+
+    def __init__(self, app_object: Chalice, config: Config,
+                 verifier: Optional[CognitoVerifier] = None) -> None:
+        super().__init__(app_object, config)
+        self._authorizer = StrictAuthorizer(app_object, verifier)
+
+    def _generate_lambda_context(self) -> LambdaContext:
+        return LambdaContext(
+            function_name=self._config.function_name or "api_handler",
+            memory_size=self._config.lambda_memory_size or 128,
+            max_runtime_ms=int((self._config.lambda_timeout or 60) * 1000),
+        )
+
+    def handle_request(self, method: str, path: str, headers: Dict[str, Any],
+                       body: Optional[bytes]) -> Dict[str, Any]:
+        try:
+            self.event_converter.create_lambda_event(method, path, headers, body)
+        except ValueError:
+            return GatewayError(404, "NotFound", f"No resource at {path.split('?')[0]}").response()
+        try:
+            return super().handle_request(method, path, headers, body)
+        except GatewayError as exc:
+            return exc.response()
+        except LocalGatewayException as exc:
+            return GatewayError(exc.CODE, "Forbidden" if exc.CODE == 403 else "Unauthorized",
+                                "User is not authorized to access this resource"
+                                if exc.CODE == 403 else "Unauthorized").response()
+        except Exception:  # noqa: BLE001 - a crashed Lambda: API Gateway answers 502
+            return GatewayError(502, "BadGateway", "Internal server error").response()
+
+
+class StrictTestClient(Client):
+    """`chalice.test.Client` whose HTTP client authorizes exactly as the local gateway does."""
+
+    def __init__(self, app: Chalice, verifier: Optional[CognitoVerifier] = None,
+                 stage_name: str = "local", project_dir: str = ".") -> None:
+        super().__init__(app, stage_name=stage_name, project_dir=project_dir)
+        self._verifier = verifier
+
+    @property
+    def http(self) -> TestHTTPClient:
+        if self._http_client is None:
+            client = TestHTTPClient(self._app, self._chalice_config)
+            client._local_gateway = StrictLocalGateway(self._app, self._chalice_config, self._verifier)
+            self._http_client = client
+        return self._http_client
