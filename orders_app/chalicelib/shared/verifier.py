@@ -79,6 +79,8 @@ def strip_bearer(authorization: Optional[str]) -> str:
     token = authorization.strip()
     if token[:7].lower() == "bearer ":
         token = token[7:].strip()
+    elif token.lower() == "bearer":
+        token = ""
     if not token:
         raise TokenError("missing_token")
     if len(token) > MAX_TOKEN_LENGTH:

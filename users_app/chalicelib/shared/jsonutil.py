@@ -8,7 +8,7 @@ duplicate keys and absurd nesting are rejected. `dumps` renders Decimals exactly
 storage are byte-identical.
 """
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from json.encoder import encode_basestring_ascii
 from typing import Any, Dict, List, Tuple
 
@@ -17,6 +17,8 @@ MAX_DEPTH = 32
 _MAX_DIGITS = 38
 _MIN_EXP = -130
 _MAX_ADJUSTED = 125
+# Decimal.normalize() rounds to the context's precision (28 by default): use one that cannot round.
+_EXACT = Context(prec=200)
 
 
 class JsonError(ValueError):
@@ -45,7 +47,7 @@ def check_number(value: Any) -> None:
         raise JsonError("numbers must be finite")
     if d.is_zero():
         return
-    d = d.normalize()
+    d = d.normalize(_EXACT)
     _, digits, exponent = d.as_tuple()
     if len(digits) > _MAX_DIGITS:
         raise JsonError("numbers may have at most 38 significant digits")
@@ -113,7 +115,7 @@ def render_decimal(d: Decimal) -> str:
         raise ValueError("cannot render a non-finite number")
     if d == d.to_integral_value():
         return str(int(d))
-    return format(d.normalize(), "f")
+    return format(d.normalize(_EXACT), "f")
 
 
 def _encode(value: Any, out: List[str]) -> None:
