@@ -24,6 +24,8 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 import jwt
 from jwt.algorithms import RSAAlgorithm
 
+from .claims import groups_from_claim
+
 MAX_TOKEN_LENGTH = 8192
 
 
@@ -51,25 +53,6 @@ class Identity:
 
     def in_group(self, group: str) -> bool:
         return group in self.groups
-
-
-def groups_from_claim(value: Any) -> Tuple[str, ...]:
-    """`cognito:groups` as a tuple of exact names.
-
-    Locally it is a JSON list; behind API Gateway's Cognito authorizer it arrives as a string,
-    comma-joined ("a,b") or bracketed ("[a, b]"). Names are compared exactly: no case folding,
-    and a plain string is not stripped (Cognito group names cannot contain spaces, so
-    "apiAdmins " is never "apiAdmins").
-    """
-    if value is None:
-        return ()
-    if isinstance(value, (list, tuple)):
-        return tuple(g for g in value if isinstance(g, str) and g)
-    if isinstance(value, str):
-        if value.startswith("[") and value.endswith("]"):
-            return tuple(g.strip() for g in value[1:-1].split(",") if g.strip())
-        return tuple(g for g in value.split(",") if g)
-    return ()
 
 
 def strip_bearer(authorization: Optional[str]) -> str:

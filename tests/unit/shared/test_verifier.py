@@ -7,8 +7,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from chalicelib_shared.verifier import (CognitoVerifier, Identity, JwksCache, KeysUnavailable, TokenError,
-                                        groups_from_claim)
+from chalicelib_shared.claims import groups_from_claim
+from chalicelib_shared.verifier import CognitoVerifier, Identity, JwksCache, KeysUnavailable, TokenError
 from tests import jwtkit
 
 
