@@ -1,0 +1,252 @@
+# GENERATED from chalicelib_shared/schema.py by `make sync`. Do not edit: edit the source and run `make sync`.
+"""Tiny declarative request models: one definition validates a body and describes it in OpenAPI.
+
+    ORDER = Object({"orderId": Required(String(1, 64, pattern=ID)), "note": String(0, 200)})
+    clean = ORDER.parse(body)          # normalised dict, or ValidationFailed({"field.path": "why"})
+    ORDER.json_schema()                # the same rules as JSON Schema (for the OpenAPI document)
+
+Numbers arrive as int/Decimal from jsonutil.loads_strict and leave as int/Decimal: never float.
+Every problem in a body is reported at once, keyed by its path (`orderItems[2].price`).
+"""
+import re
+from decimal import Context, Decimal
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .errors import ValidationFailed
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_EXACT = Context(prec=200)
+
+
+class Invalid(Exception):
+    def __init__(self, problems: Dict[str, str]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+class Field:
+    description: Optional[str] = None
+
+    def check(self, value: Any, path: str) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def json_schema(self) -> Dict[str, Any]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _described(self, schema: Dict[str, Any]) -> Dict[str, Any]:
+        if self.description:
+            schema["description"] = self.description
+        return schema
+
+
+def _fail(path: str, message: str) -> Invalid:
+    return Invalid({path or "body": message})
+
+
+class String(Field):
+    def __init__(self, min_length: int = 0, max_length: int = 256, pattern: Optional[str] = None,
+                 allow_control: bool = False, format: Optional[str] = None,
+                 description: Optional[str] = None) -> None:
+        self.min_length = min_length
+        self.max_length = max_length
+        self.pattern = pattern
+        self._regex = re.compile(pattern) if pattern else None
+        self.allow_control = allow_control
+        self.format = format
+        self.description = description
+
+    def check(self, value: Any, path: str) -> Any:
+        if not isinstance(value, str):
+            raise _fail(path, "must be a string")
+        if not self.min_length <= len(value) <= self.max_length:
+            raise _fail(path, f"must be {self.min_length}-{self.max_length} characters")
+        if not self.allow_control and _CONTROL.search(value):
+            raise _fail(path, "must not contain control characters")
+        if self._regex and not self._regex.fullmatch(value):
+            raise _fail(path, f"must match {self.pattern}")
+        return value
+
+    def json_schema(self) -> Dict[str, Any]:
+        schema: Dict[str, Any] = {"type": "string", "minLength": self.min_length, "maxLength": self.max_length}
+        if self.pattern:
+            schema["pattern"] = f"^{self.pattern}$"
+        if self.format:
+            schema["format"] = self.format
+        return self._described(schema)
+
+
+class Integer(Field):
+    def __init__(self, minimum: int, maximum: int, description: Optional[str] = None) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        self.description = description
+
+    def check(self, value: Any, path: str) -> Any:
+        if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(path, "must be an integer")
+        if not self.minimum <= value <= self.maximum:
+            raise _fail(path, f"must be between {self.minimum} and {self.maximum}")
+        return value
+
+    def json_schema(self) -> Dict[str, Any]:
+        return self._described({"type": "integer", "minimum": self.minimum, "maximum": self.maximum})
+
+
+class Number(Field):
+    """A Decimal with bounds and at most `places` decimal places (money: places=2)."""
+
+    def __init__(self, minimum: Decimal, maximum: Decimal, places: Optional[int] = None,
+                 description: Optional[str] = None) -> None:
+        self.minimum = Decimal(minimum)
+        self.maximum = Decimal(maximum)
+        self.places = places
+        self.description = description
+
+    def check(self, value: Any, path: str) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+            raise _fail(path, "must be a number")
+        number = Decimal(value)
+        if not number.is_finite() or not self.minimum <= number <= self.maximum:
+            raise _fail(path, f"must be between {self.minimum} and {self.maximum}")
+        normal = number.normalize(_EXACT)
+        if self.places is not None and int(normal.as_tuple().exponent) < -self.places:
+            raise _fail(path, f"must have at most {self.places} decimal places")
+        return int(normal) if normal == normal.to_integral_value() else normal
+
+    def json_schema(self) -> Dict[str, Any]:
+        schema: Dict[str, Any] = {"type": "number", "minimum": float(self.minimum), "maximum": float(self.maximum)}
+        if self.places is not None:
+            schema["multipleOf"] = float(Decimal(1).scaleb(-self.places))
+        return self._described(schema)
+
+
+class Enum(Field):
+    def __init__(self, values: Sequence[str], description: Optional[str] = None) -> None:
+        self.values = tuple(values)
+        self.description = description
+
+    def check(self, value: Any, path: str) -> Any:
+        if value not in self.values or not isinstance(value, str):
+            raise _fail(path, "must be one of " + ", ".join(self.values))
+        return value
+
+    def json_schema(self) -> Dict[str, Any]:
+        return self._described({"type": "string", "enum": list(self.values)})
+
+
+class AnyOf(Field):
+    """The first alternative that accepts the value wins (e.g. an id sent as integer or string)."""
+
+    def __init__(self, *options: Field, description: Optional[str] = None) -> None:
+        self.options = options
+        self.description = description
+
+    def check(self, value: Any, path: str) -> Any:
+        first: Optional[Invalid] = None
+        for option in self.options:
+            try:
+                return option.check(value, path)
+            except Invalid as exc:
+                first = first or exc
+        assert first is not None
+        raise first
+
+    def json_schema(self) -> Dict[str, Any]:
+        return self._described({"anyOf": [o.json_schema() for o in self.options]})
+
+
+class Array(Field):
+    def __init__(self, items: Field, min_items: int = 0, max_items: int = 100,
+                 description: Optional[str] = None) -> None:
+        self.items = items
+        self.min_items = min_items
+        self.max_items = max_items
+        self.description = description
+
+    def check(self, value: Any, path: str) -> Any:
+        if not isinstance(value, list):
+            raise _fail(path, "must be an array")
+        if not self.min_items <= len(value) <= self.max_items:
+            raise _fail(path, f"must have {self.min_items}-{self.max_items} items")
+        problems: Dict[str, str] = {}
+        result = []
+        for i, item in enumerate(value):
+            try:
+                result.append(self.items.check(item, f"{path}[{i}]"))
+            except Invalid as exc:
+                problems.update(exc.problems)
+        if problems:
+            raise Invalid(problems)
+        return result
+
+    def json_schema(self) -> Dict[str, Any]:
+        return self._described({"type": "array", "items": self.items.json_schema(),
+                                "minItems": self.min_items, "maxItems": self.max_items})
+
+
+class Required:
+    """Marks an Object property as required."""
+
+    def __init__(self, field: Field) -> None:
+        self.field = field
+
+
+class Object(Field):
+    """A JSON object with known properties; unknown properties are rejected (no mass assignment)."""
+
+    def __init__(self, properties: Mapping[str, Any], description: Optional[str] = None,
+                 min_properties: int = 0) -> None:
+        self.properties: Dict[str, Tuple[Field, bool]] = {}
+        for name, spec in properties.items():
+            if isinstance(spec, Required):
+                self.properties[name] = (spec.field, True)
+            else:
+                self.properties[name] = (spec, False)
+        self.description = description
+        self.min_properties = min_properties
+
+    def check(self, value: Any, path: str) -> Any:
+        if not isinstance(value, dict):
+            raise _fail(path, "must be an object")
+        problems: Dict[str, str] = {}
+        prefix = f"{path}." if path else ""
+        for name in value:
+            if name not in self.properties:
+                problems[f"{prefix}{name}"] = "is not allowed"
+        result: Dict[str, Any] = {}
+        for name, (field, required) in self.properties.items():
+            if name not in value or value[name] is None:
+                if required:
+                    problems[f"{prefix}{name}"] = "is required"
+                continue
+            try:
+                result[name] = field.check(value[name], f"{prefix}{name}")
+            except Invalid as exc:
+                problems.update(exc.problems)
+        if not problems and len(result) < self.min_properties:
+            problems[path or "body"] = f"must set at least {self.min_properties} of: " + ", ".join(self.properties)
+        if problems:
+            raise Invalid(problems)
+        return result
+
+    def parse(self, value: Any) -> Dict[str, Any]:
+        """Validate a whole body: the normalised dict, or ValidationFailed listing every problem."""
+        try:
+            return self.check(value, "")
+        except Invalid as exc:
+            raise ValidationFailed(exc.problems) from None
+
+    def json_schema(self) -> Dict[str, Any]:
+        schema: Dict[str, Any] = {
+            "type": "object",
+            "properties": {name: field.json_schema() for name, (field, _) in self.properties.items()},
+            "additionalProperties": False,
+        }
+        required: List[str] = [name for name, (_, req) in self.properties.items() if req]
+        if required:
+            schema["required"] = required
+        if self.min_properties:
+            schema["minProperties"] = self.min_properties
+        return self._described(schema)
