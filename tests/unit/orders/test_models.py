@@ -1,0 +1,143 @@
+"""Validation and normalisation of order input (no HTTP, no storage)."""
+from decimal import Decimal
+
+import pytest
+
+from tests.unit.orders.conftest import caller, order_body
+
+
+DROP = object()
+
+
+def j(orders, body):
+    """`body` as the strict parser delivers it (floats become Decimal)."""
+    return orders.jsonutil.loads_strict(orders.jsonutil.dumps(body))
+
+
+def parse(orders, body, sub="user-a"):
+    body = {k: v for k, v in body.items() if v is not DROP}
+    return orders.models.parse_new_order(j(orders, body), caller(orders, sub))
+
+
+def fields_of(excinfo):
+    return excinfo.value.fields or {}
+
+
+def test_valid_order_is_normalised(orders):
+    order = parse(orders, order_body(totalAmount=Decimal("19.970"), restaurantId="r-9"))
+    assert order.order_id == "order-1" and order.restaurant_id == "r-9"
+    assert order.total_amount == Decimal("19.97") and str(order.total_amount) == "19.97"
+    assert order.order_items[0] == {"id": 1, "name": "Spaghetti", "price": Decimal("9.99"), "quantity": 1}
+
+
+@pytest.mark.parametrize("a, b", [
+    ({}, {"status": "PLACED"}),
+    ({"totalAmount": Decimal("19.97")}, {"totalAmount": Decimal("19.970")}),
+    ({"totalAmount": 20}, {"totalAmount": Decimal("20.00")}),
+    ({}, {"userId": "user-a"}),
+])
+def test_equivalent_bodies_hash_the_same(orders, a, b):
+    assert parse(orders, order_body(**a)).request_hash() == parse(orders, order_body(**b)).request_hash()
+
+
+@pytest.mark.parametrize("change", [{"totalAmount": Decimal("19.98")}, {"restaurantId": 2},
+                                    {"restaurantId": "1"}, {"orderId": "order-2"}])
+def test_different_bodies_hash_differently(orders, change):
+    assert parse(orders, order_body()).request_hash() != parse(orders, order_body(**change)).request_hash()
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"orderId": DROP}, "orderId"),
+    ({"orderId": "has space"}, "orderId"),
+    ({"orderId": "x" * 65}, "orderId"),
+    ({"orderId": 12}, "orderId"),
+    ({"status": "CANCELED"}, "status"),
+    ({"userId": "someone-else"}, "userId"),
+    ({"restaurantId": DROP}, "restaurantId"),
+    ({"restaurantId": True}, "restaurantId"),
+    ({"restaurantId": ""}, "restaurantId"),
+    ({"restaurantId": Decimal("1.5")}, "restaurantId"),
+    ({"totalAmount": Decimal("-1")}, "totalAmount"),
+    ({"totalAmount": Decimal("1.001")}, "totalAmount"),
+    ({"totalAmount": "19.97"}, "totalAmount"),
+    ({"orderItems": []}, "orderItems"),
+    ({"orderItems": [{"id": 1, "name": "x", "price": 1, "quantity": 1}] * 101}, "orderItems"),
+    ({"orderItems": ["nope"]}, "orderItems[0]"),
+    ({"orderItems": [{"id": 1, "name": "x", "price": 1, "quantity": 0}]}, "orderItems[0].quantity"),
+    ({"orderItems": [{"id": 1, "name": "x", "price": 1, "quantity": 1001}]}, "orderItems[0].quantity"),
+    ({"orderItems": [{"id": 1, "name": "x", "price": 1, "quantity": Decimal("1.5")}]}, "orderItems[0].quantity"),
+    ({"orderItems": [{"id": 1, "name": "x", "price": Decimal("0.001"), "quantity": 1}]}, "orderItems[0].price"),
+    ({"orderItems": [{"id": 1, "name": "", "price": 1, "quantity": 1}]}, "orderItems[0].name"),
+    ({"orderItems": [{"id": None, "name": "x", "price": 1, "quantity": 1}]}, "orderItems[0].id"),
+    ({"orderItems": [{"id": 1, "name": "x", "price": 1, "quantity": 1, "extra": 1}]}, "orderItems[0].extra"),
+    ({"surprise": 1}, "surprise"),
+    ({"orderTime": "2024-01-01T00:00:00Z"}, "orderTime"),
+])
+def test_invalid_create_names_the_field(orders, change, field):
+    with pytest.raises(orders.errors.ValidationFailed) as excinfo:
+        parse(orders, order_body(**change))
+    assert field in fields_of(excinfo)
+    assert excinfo.value.status == 400
+
+
+def test_limits_are_inclusive(orders):
+    items = [{"id": str(i), "name": "n", "price": 0, "quantity": 1000} for i in range(100)]
+    order = parse(orders, order_body(orderId="A" * 64, orderItems=items, totalAmount=0))
+    assert len(order.order_items) == 100
+
+
+def test_edit_accepts_unchanged_server_fields_and_keeps_them_as_conditions(orders):
+    body = {**order_body(), "userId": "user-a", "status": "PLACED", "orderTime": "2024-05-01T10:00:00Z",
+            "totalAmount": Decimal("25")}
+    edit = orders.models.parse_edit(j(orders, body), "order-1", caller(orders))
+    assert set(edit.changes) == {"restaurantId", "orderItems", "totalAmount"}
+    assert edit.changes["totalAmount"] == 25
+    assert edit.expected == {"status": "PLACED", "orderTime": "2024-05-01T10:00:00Z"}
+
+
+@pytest.mark.parametrize("body, code", [
+    ({"totalAmount": 1, "orderId": "other"}, "OrderIdChanged"),
+    ({"totalAmount": 1, "userId": "user-b"}, "UserIdChanged"),
+])
+def test_edit_rejects_changed_keys_without_a_read(orders, body, code):
+    with pytest.raises(orders.errors.BadRequest) as excinfo:
+        orders.models.parse_edit(body, "order-1", caller(orders))
+    assert excinfo.value.code == code
+
+
+@pytest.mark.parametrize("body, field", [
+    ({}, "body"), ({"status": "PLACED"}, "body"), ({"totalAmount": 1, "nope": 1}, "nope"),
+    ({"totalAmount": 1, "status": 5}, "status"), ({"orderItems": []}, "orderItems"),
+])
+def test_edit_validation(orders, body, field):
+    with pytest.raises(orders.errors.ValidationFailed) as excinfo:
+        orders.models.parse_edit(body, "order-1", caller(orders))
+    assert field in fields_of(excinfo)
+
+
+def test_acknowledge_body(orders):
+    assert orders.models.parse_acknowledge({"userId": "owner"}) == "owner"
+    for body in ({}, {"userId": ""}, {"userId": 5}, {"userId": "o", "x": 1}):
+        with pytest.raises(orders.errors.ValidationFailed):
+            orders.models.parse_acknowledge(body)
+
+
+@pytest.mark.parametrize("groups, admin", [
+    (["apiAdmins"], True), (["x", "apiAdmins"], True), ("x,apiAdmins", True), ("[x, apiAdmins]", True),
+    ("apiAdmins ", False), (["notapiAdmins"], False), (None, False),
+])
+def test_caller_from_claims_reads_groups_in_every_shape(orders, groups, admin):
+    claims = {"sub": "s-1", **({"cognito:groups": groups} if groups is not None else {})}
+    assert orders.models.caller_from_claims(claims, "apiAdmins") == orders.models.Caller("s-1", admin)
+
+
+def test_caller_without_sub_is_unauthorized(orders):
+    with pytest.raises(orders.errors.Unauthorized):
+        orders.models.caller_from_claims({}, "apiAdmins")
+
+
+def test_present_orders_keys_canonically(orders):
+    doc = {"status": "PLACED", "orderItems": [{"quantity": 1, "price": 1, "name": "n", "id": 1}],
+           "orderId": "o", "zzz": 1, "userId": "u"}
+    assert list(orders.models.present(doc)) == ["orderId", "userId", "orderItems", "status", "zzz"]
+    assert list(orders.models.present(doc)["orderItems"][0]) == ["id", "name", "price", "quantity"]
