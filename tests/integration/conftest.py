@@ -1,0 +1,120 @@
+"""The `stack` fixture: a real local stack (or an existing one) for HTTP-level tests.
+
+By default the session starts its own stack with deploy.local.stack's `Stack` (the code behind
+`make dev`), on free ports, DynamoDB Local in memory, a temporary state directory, and each API's
+worker output captured to a file (`stack.server_output(app)`). Everything is stopped at the end.
+
+With INTEGRATION_OUTPUTS=path/to/outputs.json the tests run against that stack instead (a running
+`make up`, or a deployed stage whose file is built from the CloudFormation outputs, same keys).
+
+    stack.outputs, stack.users_url, stack.orders_url, stack.ddb, stack.table("OrdersTable"),
+    stack.new_user(admin=False) -> User(email, password, sub, id_token, access_token),
+    stack.server_output("users_app" | "orders_app")
+"""
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, Optional
+
+import boto3
+import pytest
+from botocore.config import Config as BotoConfig
+
+from deploy.local import cognito
+from deploy.local.stack import APPS, Stack, StackConfig, free_port
+
+LOGICAL_TABLES = {"UsersTable": ("users", "UsersTable"), "OrdersTable": ("orders", "OrdersTable"),
+                  "IdempotencyTable": ("orders", "IdempotencyTable")}
+
+
+@dataclass(frozen=True)
+class User:
+    email: str
+    password: str
+    sub: str
+    id_token: str
+    access_token: str
+
+
+class StackHandle:
+    """What integration tests see of a stack, local or deployed."""
+
+    def __init__(self, outputs: Dict[str, Any], server_output: Optional[Callable[[str], str]] = None) -> None:
+        self.outputs = outputs
+        self.users_url = outputs["users"]["APIEndpoint"].rstrip("/")
+        self.orders_url = outputs["orders"]["OrdersServiceEndpoint"].rstrip("/")
+        region = outputs.get("Region") or "us-east-1"
+        boto = BotoConfig(connect_timeout=2, read_timeout=15, retries={"max_attempts": 2})
+        self.ddb = boto3.client("dynamodb", region_name=region, config=boto,
+                                endpoint_url=outputs.get("DynamoDBEndpointUrl") or None)
+        self.idp = boto3.client("cognito-idp", region_name=region, config=boto,
+                                endpoint_url=outputs.get("CognitoEndpointUrl") or None)
+        self._server_output = server_output
+
+    @property
+    def pool_id(self) -> str:
+        return self.outputs["users"]["UserPool"]
+
+    @property
+    def client_id(self) -> str:
+        return self.outputs["users"]["UserPoolClient"]
+
+    @property
+    def admin_group(self) -> str:
+        return self.outputs["users"].get("UserPoolAdminGroupName") or "apiAdmins"
+
+    def table(self, logical_id: str) -> str:
+        section, key = LOGICAL_TABLES[logical_id]
+        return self.outputs[section][key]
+
+    def new_user(self, admin: bool = False) -> User:
+        """A fresh confirmed Cognito user (unique email), logged in with USER_PASSWORD_AUTH."""
+        email = f"it-{uuid.uuid4().hex[:16]}@example.com"
+        password = f"Pw-{uuid.uuid4().hex[:12]}Aa1"
+        groups = [self.admin_group] if admin else []
+        sub = cognito.ensure_user(self.idp, self.pool_id, email, password, groups)
+        tokens = cognito.login(self.idp, self.client_id, email, password)
+        return User(email, password, sub, tokens["IdToken"], tokens["AccessToken"])
+
+    def server_output(self, app: str) -> str:
+        """Everything the app's gateway workers printed so far ("" for a stack we did not start)."""
+        if app not in APPS:
+            raise ValueError(f"unknown app {app}")
+        return self._server_output(app) if self._server_output else ""
+
+
+def start_local_stack(state_dir: Path, persistent: bool = False, apps=APPS) -> Stack:
+    """A stack on free ports with its state (and app logs) under `state_dir`; caller stops it."""
+    ports = {name: free_port() for name in ("dynamodb", "cognito", *APPS)}
+    stack = Stack(StackConfig(state_dir=state_dir, ports=ports, persistent=persistent, workers=2,
+                              apps=apps, detach=False, apps_to_console=False, write_state=False))
+    stack.start()
+    return stack
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
+    existing = os.environ.get("INTEGRATION_OUTPUTS")
+    if existing:
+        yield StackHandle(json.loads(Path(existing).read_text()))
+        return
+    local = start_local_stack(tmp_path_factory.mktemp("local-stack"))
+    try:
+        yield StackHandle(local.outputs, lambda app: _read(local.log_file(app)))
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="session")
+def local_stack_only() -> None:
+    if os.environ.get("INTEGRATION_OUTPUTS"):
+        pytest.skip("checks the local stack's own processes; INTEGRATION_OUTPUTS points elsewhere")

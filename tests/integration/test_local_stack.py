@@ -1,0 +1,302 @@
+"""The local stack itself: outputs file, loopback binding, the gateway's own answers, worker
+processes, restart persistence, and the `up`/`down` commands."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Dict, List, Set
+
+import jwt
+import pytest
+import requests
+
+from deploy.local import cognito
+from deploy.local.stack import APPS, ROOT, free_port
+from tests.integration.conftest import StackHandle, start_local_stack
+
+pytestmark = pytest.mark.integration
+
+OUTPUT_KEYS = {"Region", "CognitoEndpointUrl", "DynamoDBEndpointUrl", "users", "orders"}
+USERS_KEYS = {"APIEndpoint", "UserPool", "UserPoolClient", "UserPoolAdminGroupName", "UsersTable"}
+ORDERS_KEYS = {"OrdersServiceEndpoint", "OrdersTable", "IdempotencyTable"}
+
+
+def assert_outputs_schema(outputs: Dict) -> None:
+    assert set(outputs) == OUTPUT_KEYS
+    assert set(outputs["users"]) == USERS_KEYS
+    assert set(outputs["orders"]) == ORDERS_KEYS
+    assert outputs["Region"] == "us-east-1"
+    for value in [outputs["CognitoEndpointUrl"], outputs["DynamoDBEndpointUrl"],
+                  *outputs["users"].values(), *outputs["orders"].values()]:
+        assert isinstance(value, str) and value
+
+
+def assert_json_error(response: requests.Response, status: int) -> Dict:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert isinstance(body.get("Code"), str) and isinstance(body.get("Message"), str), body
+    return body
+
+
+def test_outputs_have_exactly_the_cloudformation_keys(stack: StackHandle) -> None:
+    assert_outputs_schema(stack.outputs)
+    assert stack.outputs["users"]["UserPoolAdminGroupName"] == "apiAdmins"
+    for logical in ("UsersTable", "OrdersTable", "IdempotencyTable"):
+        assert stack.ddb.describe_table(TableName=stack.table(logical))["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_tables_follow_the_deploy_templates(stack: StackHandle) -> None:
+    keys = {logical: {k["AttributeName"]: k["KeyType"] for k in
+                      stack.ddb.describe_table(TableName=stack.table(logical))["Table"]["KeySchema"]}
+            for logical in ("UsersTable", "OrdersTable", "IdempotencyTable")}
+    assert keys == {"UsersTable": {"userid": "HASH"},
+                    "OrdersTable": {"userId": "HASH", "orderId": "RANGE"},
+                    "IdempotencyTable": {"id": "HASH"}}
+    ttl = stack.ddb.describe_time_to_live(TableName=stack.table("IdempotencyTable"))["TimeToLiveDescription"]
+    assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == "expiration"
+
+
+def _listening_addresses(port: int) -> Set[str]:
+    """Local addresses of LISTEN sockets on `port`, from /proc/net/tcp{,6}."""
+    found = set()
+    for name in ("tcp", "tcp6"):
+        path = Path(f"/proc/net/{name}")
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            fields = line.split()
+            address, hex_port = fields[1].split(":")
+            if int(hex_port, 16) == port and fields[3] == "0A":  # 0A = LISTEN
+                found.add(address)
+    return found
+
+
+LOOPBACK = {"0100007F",                                 # 127.0.0.1
+            "0000000000000000FFFF00000100007F",         # ::ffff:127.0.0.1
+            "00000000000000000000000001000000"}         # ::1
+
+
+@pytest.mark.parametrize("component", ["DynamoDBEndpointUrl", "CognitoEndpointUrl", "users", "orders"])
+def test_every_component_listens_on_loopback_only(stack: StackHandle, local_stack_only: None,
+                                                  component: str) -> None:
+    url = {"users": stack.users_url, "orders": stack.orders_url}.get(component) or stack.outputs[component]
+    port = int(url.rsplit(":", 1)[1])
+    addresses = _listening_addresses(port)
+    assert addresses, f"nothing listens on {port}"
+    assert addresses <= LOOPBACK, f"{component} listens on {addresses}"
+
+
+@pytest.mark.parametrize("collection", ["users", "orders"])
+def test_no_token_is_a_json_401(stack: StackHandle, collection: str) -> None:
+    base = stack.users_url if collection == "users" else stack.orders_url
+    assert_json_error(requests.get(f"{base}/{collection}", timeout=10), 401)
+
+
+@pytest.mark.parametrize("collection", ["users", "orders"])
+def test_unsigned_token_is_a_json_401(stack: StackHandle, collection: str) -> None:
+    base = stack.users_url if collection == "users" else stack.orders_url
+    forged = jwt.encode({"sub": "x", "token_use": "id", "iss": "x"}, key="", algorithm="none")
+    assert_json_error(requests.get(f"{base}/{collection}", headers={"Authorization": forged}, timeout=10), 401)
+
+
+@pytest.mark.parametrize("api", ["users", "orders"])
+def test_gateway_errors_are_json(stack: StackHandle, local_stack_only: None, api: str) -> None:
+    base = stack.users_url if api == "users" else stack.orders_url
+    assert_json_error(requests.get(f"{base}/no/such/route", timeout=10), 404)
+    assert_json_error(requests.get(f"{base}/{api}", headers={"X-Big": "a" * 70_000}, timeout=10), 431)
+    assert_json_error(requests.request("BREW", f"{base}/{api}", timeout=10), 405)
+    assert_json_error(requests.post(f"{base}/{api}", data=b"x" * (1024 * 1024 + 1),
+                                    headers={"Content-Type": "application/json"}, timeout=10), 413)
+    assert_json_error(_raw(base, f"POST /{api} HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n"), 400)
+
+
+def _raw(base: str, request: str) -> requests.Response:
+    """Send a hand-written request; parse the answer into a Response-like object."""
+    host, port = base.rsplit("//", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request.encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    response = requests.Response()
+    response.status_code = int(lines[0].split()[1])
+    response.headers.update(dict(line.split(": ", 1) for line in lines[1:]))
+    response._content = body
+    return response
+
+
+def _worker_pids(output: str) -> Set[str]:
+    return {line.split("]")[0].split()[-1] for line in output.splitlines() if line.startswith("[gateway ")}
+
+
+def test_each_api_runs_several_worker_processes(stack: StackHandle, local_stack_only: None) -> None:
+    with ThreadPoolExecutor(8) as pool:
+        for base, collection in ((stack.users_url, "users"), (stack.orders_url, "orders")):
+            list(pool.map(lambda _: requests.get(f"{base}/{collection}", timeout=10), range(16)))
+    for app in APPS:
+        assert len(_worker_pids(stack.server_output(app))) >= 2, stack.server_output(app)[-2000:]
+
+
+def test_a_stalled_client_pins_one_worker_not_the_api(stack: StackHandle, local_stack_only: None) -> None:
+    """One connection = one worker (like a Lambda container): while a client stalls mid-request,
+    another worker still answers at once."""
+    host, port = stack.orders_url.rsplit("//", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as stalled:
+        stalled.sendall(b"GET /orders HTTP/1.1\r\n")  # never finishes its headers
+        time.sleep(0.2)
+        started = time.monotonic()
+        for _ in range(3):
+            assert requests.get(f"{stack.orders_url}/orders", timeout=10).status_code == 401
+        assert time.monotonic() - started < 2.0
+        stalled.settimeout(15)
+        answer = stalled.recv(65536)  # the worker times the stalled client out and frees itself
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 408")
+
+
+def test_app_logs_reach_server_output(stack: StackHandle, local_stack_only: None) -> None:
+    user = stack.new_user()
+    assert requests.get(f"{stack.orders_url}/orders", headers={"Authorization": user.id_token},
+                        timeout=10).status_code == 200
+    output = stack.server_output("orders_app")
+    assert '"GET /orders HTTP/1.1" 200' in output
+
+
+def test_new_user_tokens_are_accepted(stack: StackHandle) -> None:
+    user = stack.new_user()
+    claims = jwt.decode(user.id_token, options={"verify_signature": False})
+    assert claims["sub"] == user.sub and claims["email"] == user.email
+    response = requests.get(f"{stack.orders_url}/orders", headers={"Authorization": user.id_token}, timeout=10)
+    assert response.status_code == 200, response.text
+    admin = stack.new_user(admin=True)
+    claims = jwt.decode(admin.id_token, options={"verify_signature": False})
+    assert stack.outputs["users"]["UserPoolAdminGroupName"] in claims["cognito:groups"]
+
+
+SLOW_APP = """
+import os, time
+from chalice import Chalice
+app = Chalice(app_name="slow")
+
+@app.route("/slow/{name}")
+def slow(name):
+    started = time.time()
+    time.sleep(0.8)
+    # Chalice keeps current_request on the app: a threaded server would show another request here
+    return {"pid": os.getpid(), "started": started, "name": name,
+            "seen": app.current_request.uri_params["name"]}
+"""
+
+
+def test_workers_run_requests_in_parallel_one_each(tmp_path: Path) -> None:
+    project = tmp_path / "slowapp"
+    (project / ".chalice").mkdir(parents=True)
+    (project / ".chalice" / "config.json").write_text(json.dumps(
+        {"version": "2.0", "app_name": "slow", "stages": {"local": {"api_gateway_stage": "api"}}}))
+    (project / "app.py").write_text(textwrap.dedent(SLOW_APP))
+    port = free_port()
+    log = open(tmp_path / "server.log", "wb")
+    server = subprocess.Popen([sys.executable, "-m", "deploy.local.server", str(project), "--port", str(port),
+                               "--workers", "3"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/nothing", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and server.poll() is None, (tmp_path / "server.log").read_text()
+                time.sleep(0.1)
+        for _ in range(3):  # every worker has loaded the app
+            requests.get(f"http://127.0.0.1:{port}/slow/warm", timeout=10)
+        started = time.monotonic()
+        with ThreadPoolExecutor(3) as pool:
+            results: List[Dict] = list(pool.map(
+                lambda n: requests.get(f"http://127.0.0.1:{port}/slow/r{n}", timeout=10).json(), range(3)))
+        elapsed = time.monotonic() - started
+        assert elapsed < 2.0, f"3 x 0.8 s requests took {elapsed:.2f}s: not parallel"
+        assert len({r["pid"] for r in results}) == 3
+        assert all(r["seen"] == r["name"] for r in results)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+def test_restart_keeps_cognito_users_and_data(tmp_path: Path) -> None:
+    """Persistent state dir: same pool/client ids, same sub for the same user, data kept."""
+    state = tmp_path / "state"
+    first = start_local_stack(state, persistent=True, apps=())
+    try:
+        handle = StackHandle(first.outputs)
+        user = handle.new_user()
+        table = handle.table("OrdersTable")
+        handle.ddb.put_item(TableName=table, Item={"userId": {"S": user.sub}, "orderId": {"S": "o-1"},
+                                                   "data": {"M": {"status": {"S": "PLACED"}}}})
+        before = first.outputs
+    finally:
+        first.stop()
+
+    second = start_local_stack(state, persistent=True, apps=())  # new ports too
+    try:
+        after = second.outputs
+        handle = StackHandle(after)
+        assert after["users"]["UserPool"] == before["users"]["UserPool"]
+        assert after["users"]["UserPoolClient"] == before["users"]["UserPoolClient"]
+        tokens = cognito.login(handle.idp, handle.client_id, user.email, user.password)
+        assert jwt.decode(tokens["IdToken"], options={"verify_signature": False})["sub"] == user.sub
+        item = handle.ddb.get_item(TableName=table, Key={"userId": {"S": user.sub}, "orderId": {"S": "o-1"}})
+        assert item["Item"]["data"]["M"]["status"]["S"] == "PLACED"
+        newcomer = handle.new_user()  # the replay must not rewind the id generator
+        assert newcomer.sub != user.sub
+        admin = cognito.login(handle.idp, handle.client_id, cognito.ADMIN_EMAIL, cognito.ADMIN_PASSWORD)
+        assert jwt.decode(admin["IdToken"], options={"verify_signature": False})["cognito:groups"] == ["apiAdmins"]
+    finally:
+        second.stop()
+
+
+def test_up_and_down_commands(tmp_path: Path) -> None:
+    """`make up` / `make down` as scripts use them: outputs.json while running, nothing left after."""
+    env = {**os.environ, "LOCAL_STATE_DIR": str(tmp_path / "state"),
+           "LOCAL_DYNAMODB_PORT": str(free_port()), "LOCAL_COGNITO_PORT": str(free_port()),
+           "LOCAL_USERS_PORT": str(free_port()), "LOCAL_ORDERS_PORT": str(free_port())}
+    outputs_file = tmp_path / "state" / "outputs.json"
+    up = subprocess.run([sys.executable, "-m", "deploy.local.stack", "up"], cwd=ROOT, env=env,
+                        capture_output=True, text=True, timeout=120)
+    try:
+        assert up.returncode == 0, up.stderr
+        assert "deploy.local.token admin@example.com" in up.stdout
+        outputs = json.loads(outputs_file.read_text())
+        assert_outputs_schema(outputs)
+        assert outputs["users"]["APIEndpoint"] == f"http://127.0.0.1:{env['LOCAL_USERS_PORT']}"
+        pids = [p["pid"] for p in json.loads((tmp_path / "state" / "stack.json").read_text())["processes"].values()]
+        again = subprocess.run([sys.executable, "-m", "deploy.local.stack", "up"], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=60)
+        assert again.returncode != 0
+        assert len(again.stderr.strip().splitlines()) == 1 and "Traceback" not in again.stderr
+    finally:
+        down = subprocess.run([sys.executable, "-m", "deploy.local.stack", "down"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert down.returncode == 0, down.stderr
+    assert not outputs_file.exists()
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_busy_port_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        env = {**os.environ, "LOCAL_STATE_DIR": str(tmp_path), "LOCAL_DYNAMODB_PORT": str(busy.getsockname()[1])}
+        result = subprocess.run([sys.executable, "-m", "deploy.local.stack", "up"], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "LOCAL_DYNAMODB_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
