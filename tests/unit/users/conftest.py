@@ -1,0 +1,61 @@
+"""Fixtures for the users service unit tests: the app loaded with test settings, an in-memory
+repository, a fake clock and a verifier that trusts a test RSA key."""
+from typing import Any, Iterator
+
+import pytest
+
+from tests.apps import app_dir, app_module, use_app
+from tests.unit.users import tokens
+from tests.unit.users.support import FakeClock, load_users_app
+
+
+@pytest.fixture(scope="session")
+def users_app() -> Any:
+    return load_users_app()
+
+
+@pytest.fixture
+def mod(users_app: Any) -> Any:
+    """Namespace of the app's modules (always the users app, even after another app was loaded)."""
+    use_app("users_app")
+
+    class M:
+        app = users_app
+        service = app_module("users_app", "chalicelib.users.service")
+        repository = app_module("users_app", "chalicelib.users.repository")
+        models = app_module("users_app", "chalicelib.users.models")
+        auth = app_module("users_app", "chalicelib.users.auth")
+        verifier = app_module("users_app", "chalicelib.shared.verifier")
+        errors = app_module("users_app", "chalicelib.shared.errors")
+    return M
+
+
+@pytest.fixture(autouse=True)
+def _restore_deps(users_app: Any) -> Iterator[None]:
+    """Whatever a test swaps into the composition root is put back afterwards."""
+    saved = (users_app.deps.service, users_app.deps.verifier)
+    yield
+    users_app.deps.service, users_app.deps.verifier = saved
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def repo(mod: Any) -> Any:
+    return mod.repository.InMemoryUsersRepository()
+
+
+@pytest.fixture
+def test_verifier(mod: Any) -> Any:
+    return tokens.verifier(mod.verifier.CognitoVerifier, mod.verifier.JwksCache)
+
+
+@pytest.fixture
+def client(mod: Any, repo: Any, clock: FakeClock, test_verifier: Any) -> Iterator[Any]:
+    strict = pytest.importorskip("deploy.local.strict")
+    mod.app.configure(service=mod.service.UsersService(repo, clock=clock), verifier=test_verifier)
+    with strict.StrictTestClient(mod.app.app, project_dir=app_dir("users_app")) as c:
+        yield c

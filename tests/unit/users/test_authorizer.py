@@ -1,0 +1,116 @@
+"""The authorizer's policy, called as API Gateway calls it (the deployed authorizer Lambda runs
+`users_authorizer(event, context)`), with real RS256 tokens signed by a test key."""
+from typing import Any, Dict, List
+
+import pytest
+
+from tests.unit.users import tokens
+
+ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/users/someone"
+PREFIX = "arn:aws:execute-api:us-east-1:123456789012:abc123/api"
+
+
+@pytest.fixture
+def authorizer(mod: Any, test_verifier: Any) -> Any:
+    mod.app.configure(verifier=test_verifier)
+    yield lambda token, arn=ARN: mod.app.users_authorizer({"type": "TOKEN", "authorizationToken": token,
+                                                           "methodArn": arn}, None)
+
+
+def allowed(result: Dict[str, Any]) -> List[str]:
+    [statement] = result["policyDocument"]["Statement"]
+    assert statement["Action"] == "execute-api:Invoke"
+    return statement["Resource"] if statement["Effect"] == "Allow" else []
+
+
+def test_admin_may_call_every_users_route(authorizer: Any) -> None:
+    result = authorizer(tokens.token("admin-1", ["readers", "apiAdmins"]))
+    assert result["principalId"] == "admin-1"
+    assert result["context"] == {"sub": "admin-1", "isAdmin": "true", "tokenUse": "id"}
+    assert sorted(allowed(result)) == [f"{PREFIX}/*/users", f"{PREFIX}/*/users/*"]
+
+
+def test_regular_user_gets_only_their_own_record(authorizer: Any) -> None:
+    # the policy is cached per token for every route: it must not depend on the route asked for
+    for arn in (ARN, f"{PREFIX}/POST/users", f"{PREFIX}/GET/users/user-1"):
+        result = authorizer(tokens.token("user-1", ["readers"]), arn)
+        assert result["principalId"] == "user-1"
+        assert result["context"] == {"sub": "user-1", "isAdmin": "false", "tokenUse": "id"}
+        assert sorted(allowed(result)) == sorted(f"{PREFIX}/{m}/users/user-1" for m in ("GET", "PUT", "DELETE"))
+
+
+def test_context_is_flat_strings(authorizer: Any) -> None:
+    for token in (tokens.token("a-1", ["apiAdmins"]), tokens.token("b-2")):
+        context = authorizer(token)["context"]
+        assert all(isinstance(k, str) and isinstance(v, str) for k, v in context.items())
+
+
+@pytest.mark.parametrize("groups", [["notapiAdmins"], ["apiAdmins "], ["apiadmins"], "xapiAdmins", None])
+def test_lookalike_groups_are_not_admin(authorizer: Any, groups: Any) -> None:
+    result = authorizer(tokens.token("user-1", groups if groups is None or isinstance(groups, list) else None,
+                                     **({"cognito:groups": groups} if isinstance(groups, str) else {})))
+    assert result["context"]["isAdmin"] == "false"
+
+
+def test_comma_string_groups_as_api_gateway_sends_them(authorizer: Any) -> None:
+    assert authorizer(tokens.token("a-1", **{"cognito:groups": "x,apiAdmins"}))["context"]["isAdmin"] == "true"
+
+
+def test_a_sub_that_cannot_be_a_userid_is_denied_everything(authorizer: Any) -> None:
+    result = authorizer(tokens.token("weird/sub*"))
+    [statement] = result["policyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Resource"] == [f"{PREFIX}/*"]
+
+
+@pytest.mark.parametrize("token", [
+    "", "garbage", "Bearer", "a.b.c", "x" * 10000,
+    tokens.token("u", foreign_key=True), tokens.token("u", exp=1000), tokens.token("u", nbf=4102444800),
+    tokens.token("u", iss="https://cognito-idp.us-east-1.amazonaws.com/other"), tokens.token("u", aud="x"),
+    tokens.token("u", token_use="access"), tokens.token("u", sub=None), "Bearer \u00ff\u00fe.\u2603.x",
+])
+def test_invalid_tokens_raise_exactly_unauthorized(authorizer: Any, token: str) -> None:
+    with pytest.raises(Exception) as info:
+        authorizer(token)
+    assert type(info.value) is Exception and str(info.value) == "Unauthorized"
+
+
+def test_bearer_prefix_is_accepted(authorizer: Any) -> None:
+    assert authorizer("Bearer " + tokens.token("user-1"))["principalId"] == "user-1"
+
+
+def test_unexpected_error_is_unauthorized_not_a_crash(authorizer: Any, mod: Any) -> None:
+    class Exploding:
+        def verify(self, token: str) -> Any:
+            raise KeyError("boom")
+    mod.app.configure(verifier=Exploding())
+    with pytest.raises(Exception) as info:
+        authorizer(tokens.token("user-1"))
+    assert str(info.value) == "Unauthorized"
+
+
+def test_jwks_unavailable_with_cold_cache_is_the_documented_failure(authorizer: Any, mod: Any) -> None:
+    mod.app.configure(verifier=tokens.verifier(mod.verifier.CognitoVerifier, mod.verifier.JwksCache, fail=True))
+    with pytest.raises(mod.auth.AuthorizerUnavailable):
+        authorizer(tokens.token("user-1"))
+
+
+def test_warm_cache_keeps_verifying_when_jwks_goes_down(mod: Any) -> None:
+    state = {"up": True}
+
+    def fetch(url: str, timeout: float) -> bytes:
+        if not state["up"]:
+            raise OSError("down")
+        return tokens.jwks()
+    cache = mod.verifier.JwksCache("http://jwks.invalid", fetch=fetch, ttl=0.0, refetch_interval=0.0)
+    verifier = mod.verifier.CognitoVerifier(tokens.ISSUER, tokens.CLIENT_ID, keys=cache)
+    mod.app.configure(verifier=verifier)
+    call = lambda: mod.app.users_authorizer({"type": "TOKEN", "authorizationToken": tokens.token("u-1"),  # noqa: E731
+                                             "methodArn": ARN}, None)
+    assert call()["principalId"] == "u-1"
+    state["up"] = False
+    assert call()["principalId"] == "u-1"  # stale keys beat failing
+
+
+def test_ttl_is_set(mod: Any) -> None:
+    [config] = [a for a in mod.app.app.builtin_auth_handlers if a.name == "users_authorizer"]
+    assert config.ttl_seconds == mod.auth.AUTHORIZER_TTL_SECONDS > 0

@@ -1,0 +1,405 @@
+"""Every users route through the strict test client (authorizer enforced as API Gateway does),
+with an in-memory repository and a fake clock."""
+import json
+from typing import Any, Dict, Optional
+
+import pytest
+
+from tests.unit.users import tokens
+
+ADMIN = "admin-sub-1"
+OWNER = "owner-sub-1"
+OTHER = "other-sub-1"
+
+
+def auth(sub: str, admin: bool = False) -> Dict[str, str]:
+    return {"Authorization": tokens.token(sub, [tokens.ADMIN_GROUP] if admin else [])}
+
+
+def call(client: Any, method: str, path: str, who: Optional[str] = None, body: Any = None,
+         raw: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None) -> Any:
+    all_headers = {"Content-Type": "application/json"}
+    if who is not None:
+        all_headers.update(auth(who, admin=who == ADMIN))
+    all_headers.update(headers or {})
+    payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+    response = getattr(client.http, method.lower())(path, headers=all_headers, body=payload)
+    response.data = json.loads(response.body) if response.body else None
+    return response
+
+
+def seed(repo: Any, userid: str, name: str = "Seeded") -> None:
+    repo.items[userid] = {"userid": userid, "name": name, "createdAt": "2025-01-01T00:00:00.000000+00:00",
+                          "updatedAt": "2025-01-01T00:00:00.000000+00:00",
+                          "timestamp": "2025-01-01T00:00:00.000000+00:00"}
+
+
+def assert_error(response: Any, status: int, code: Optional[str] = None) -> None:
+    assert response.status_code == status, (response.status_code, response.body)
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert set(response.data) <= {"Code", "Message", "Fields"} and "Message" in response.data
+    if code:
+        assert response.data["Code"] == code
+
+
+# --- the workshop's six scenarios ------------------------------------------------------------
+
+def test_no_token_is_401(client: Any) -> None:
+    assert_error(call(client, "GET", "/users"), 401, "Unauthorized")
+
+
+def test_regular_user_cannot_list_or_create(client: Any) -> None:
+    assert_error(call(client, "GET", "/users", OWNER), 403)
+    assert_error(call(client, "POST", "/users", OWNER, {"name": "x"}), 403)
+
+
+def test_admin_create_echoes_stored_user(client: Any, repo: Any, clock: Any) -> None:
+    r = call(client, "POST", "/users", ADMIN, {"name": "Ada"})
+    assert r.status_code == 200, r.body
+    stamp = "2026-01-02T03:04:05.678901+00:00"
+    assert r.data == {"userid": r.data["userid"], "name": "Ada", "createdAt": stamp, "updatedAt": stamp,
+                      "timestamp": stamp}
+    assert repo.items[r.data["userid"]] == r.data
+    assert len(r.data["userid"]) == 36  # uuid4
+
+
+def test_body_not_json_is_400(client: Any) -> None:
+    assert_error(call(client, "POST", "/users", ADMIN, raw=b"not json"), 400, "InvalidJson")
+
+
+def test_regular_user_cannot_read_another_user(client: Any, repo: Any) -> None:
+    seed(repo, OTHER)
+    assert_error(call(client, "GET", f"/users/{OTHER}", OWNER), 403)
+
+
+# --- ownership matrix ---------------------------------------------------------------------------
+
+ROUTES = [("GET", "/users"), ("POST", "/users"), ("GET", "/users/{id}"), ("PUT", "/users/{id}"),
+          ("DELETE", "/users/{id}")]
+# expected status per (route, who); the target record {id} belongs to OWNER and exists.
+EXPECTED = {
+    ("GET", "/users"): {"admin": 200, "owner": 403, "other": 403, "anonymous": 401},
+    ("POST", "/users"): {"admin": 200, "owner": 403, "other": 403, "anonymous": 401},
+    ("GET", "/users/{id}"): {"admin": 200, "owner": 200, "other": 403, "anonymous": 401},
+    ("PUT", "/users/{id}"): {"admin": 200, "owner": 200, "other": 403, "anonymous": 401},
+    ("DELETE", "/users/{id}"): {"admin": 200, "owner": 200, "other": 403, "anonymous": 401},
+}
+WHO = {"admin": ADMIN, "owner": OWNER, "other": OTHER, "anonymous": None}
+
+
+@pytest.mark.parametrize("method,path", ROUTES)
+@pytest.mark.parametrize("who", list(WHO))
+def test_ownership_matrix(client: Any, repo: Any, method: str, path: str, who: str) -> None:
+    seed(repo, OWNER, "Owner")
+    before = dict(repo.items)
+    body = {"name": "Changed"} if method in ("POST", "PUT") else None
+    r = call(client, method, path.replace("{id}", OWNER), WHO[who], body)
+    expected = EXPECTED[(method, path)][who]
+    assert r.status_code == expected, (r.status_code, r.body)
+    if expected != 200:
+        assert_error(r, expected)
+        assert repo.items == before  # nothing written by a refused request
+
+
+def test_view_rechecks_ownership_even_if_the_gateway_let_it_through(mod: Any, repo: Any) -> None:
+    """Defense in depth: the service refuses another user's record whatever the policy said."""
+    svc = mod.service.UsersService(repo)
+    caller = mod.service.Caller.from_context({"authorizer": {"principalId": OTHER, "isAdmin": "false"}})
+    seed(repo, OWNER)
+    with pytest.raises(mod.errors.Forbidden):
+        svc.get_user(caller, OWNER)
+    with pytest.raises(mod.errors.Unauthorized):
+        mod.service.Caller.from_context({})
+
+
+# --- create -----------------------------------------------------------------------------------------
+
+def test_create_with_userid_and_email_then_duplicate_is_409(client: Any, repo: Any) -> None:
+    body = {"name": "Grace", "email": "grace@example.com", "userid": "abc_123-X"}
+    r = call(client, "POST", "/users", ADMIN, body)
+    assert r.status_code == 200 and r.data["userid"] == "abc_123-X" and r.data["email"] == "grace@example.com"
+    stored = dict(repo.items["abc_123-X"])
+    r2 = call(client, "POST", "/users", ADMIN, {"name": "Impostor", "userid": "abc_123-X"})
+    assert_error(r2, 409, "UserExists")
+    assert repo.items["abc_123-X"] == stored  # never overwritten
+
+
+@pytest.mark.parametrize("raw,status,code", [
+    (b'{"name": NaN}', 400, "InvalidJson"),
+    (b'{"name": "a", "n": Infinity}', 400, "InvalidJson"),
+    (b'{"name": "a", "n": 1e999}', 400, "InvalidJson"),
+    (b'[{"name": "a"}]', 400, "InvalidJson"),
+    (b'"name"', 400, "InvalidJson"),
+    (b'null', 400, "InvalidJson"),
+    (b'', 400, "InvalidJson"),
+    (b'{"name": "a", "name": "b"}', 400, "InvalidJson"),
+    (b'{"name": "\\ud800"}', 400, "InvalidJson"),
+    (b'{"name": "a", "admin": true}', 400, "ValidationError"),
+    (b'{"name": "a", "createdAt": "2020-01-01"}', 400, "ValidationError"),
+    (b'{"name": 12}', 400, "ValidationError"),
+    (b'{"name": 1.5}', 400, "ValidationError"),
+    (b'{"name": ""}', 400, "ValidationError"),
+    (b'{"name": "   "}', 400, "ValidationError"),
+    (b'{"name": "a\\u0000b"}', 400, "ValidationError"),
+    (b'{"email": "x@example.com"}', 400, "ValidationError"),
+    (b'{"name": "a", "email": "not-an-email"}', 400, "ValidationError"),
+    (b'{"name": "a", "email": 5}', 400, "ValidationError"),
+    (b'{"name": "a", "userid": "has space"}', 400, "ValidationError"),
+    (b'{"name": "a", "userid": ""}', 400, "ValidationError"),
+    (b'{"name": "a", "userid": 42}', 400, "ValidationError"),
+])
+def test_create_rejects_bad_bodies(client: Any, repo: Any, raw: bytes, status: int, code: str) -> None:
+    assert_error(call(client, "POST", "/users", ADMIN, raw=raw), status, code)
+    assert repo.items == {}
+
+
+def test_create_validation_names_fields(client: Any) -> None:
+    r = call(client, "POST", "/users", ADMIN, {"name": "x" * 257, "email": "bad", "role": "admin"})
+    assert_error(r, 400, "ValidationError")
+    assert set(r.data["Fields"]) == {"name", "email", "role"}
+
+
+def test_create_limits(client: Any) -> None:
+    ok = call(client, "POST", "/users", ADMIN, {"name": "x" * 256, "userid": "u" * 128})
+    assert ok.status_code == 200
+    assert_error(call(client, "POST", "/users", ADMIN, {"name": "x", "userid": "u" * 129}), 400, "ValidationError")
+    long_email = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 60 + ".com"
+    assert len(long_email) > 254
+    assert_error(call(client, "POST", "/users", ADMIN, {"name": "x", "email": long_email}), 400)
+
+
+def test_wrong_content_type_is_415(client: Any) -> None:
+    r = call(client, "POST", "/users", ADMIN, raw=b'{"name": "a"}', headers={"Content-Type": "text/plain"})
+    assert_error(r, 415, "UnsupportedMediaType")
+
+
+def test_huge_body_is_413(client: Any, repo: Any) -> None:
+    r = call(client, "POST", "/users", ADMIN, {"name": "a", "pad": "x" * 70000})
+    assert_error(r, 413, "PayloadTooLarge")
+    assert repo.items == {}
+
+
+def test_unicode_name_is_stored_exactly(client: Any) -> None:
+    r = call(client, "POST", "/users", ADMIN, {"name": "Zoë 李 🚀"})
+    assert r.status_code == 200 and r.data["name"] == "Zoë 李 🚀"
+
+
+# --- get / put / delete -------------------------------------------------------------------------
+
+def test_get_missing_is_404(client: Any) -> None:
+    assert_error(call(client, "GET", f"/users/{OWNER}", OWNER), 404, "NotFound")
+    assert_error(call(client, "GET", "/users/nobody", ADMIN), 404, "NotFound")
+
+
+def test_bad_userid_in_path_is_400_for_admin_and_403_for_others(client: Any) -> None:
+    assert_error(call(client, "GET", "/users/bad%21id", ADMIN), 400, "ValidationError")
+    assert_error(call(client, "GET", "/users/" + "u" * 129, ADMIN), 400, "ValidationError")
+    assert_error(call(client, "GET", "/users/bad%21id", OWNER), 403)
+
+
+def test_put_creates_then_updates_preserving_created_at(client: Any, repo: Any, clock: Any) -> None:
+    r1 = call(client, "PUT", f"/users/{OWNER}", OWNER, {"name": "Me", "email": "me@example.com"})
+    assert r1.status_code == 200, r1.body
+    created = r1.data["createdAt"]
+    assert r1.data == {"userid": OWNER, "name": "Me", "email": "me@example.com", "createdAt": created,
+                       "updatedAt": created, "timestamp": created}
+    clock.advance(60)
+    r2 = call(client, "PUT", f"/users/{OWNER}", OWNER, {"name": "Me Again", "userid": OWNER})
+    assert r2.status_code == 200
+    assert r2.data["createdAt"] == created
+    assert r2.data["updatedAt"] == r2.data["timestamp"] == "2026-01-02T03:05:05.678901+00:00"
+    assert "email" not in r2.data  # PUT replaces the editable fields; no email given -> none kept
+    assert repo.items[OWNER] == r2.data
+    assert call(client, "GET", f"/users/{OWNER}", OWNER).data == r2.data
+
+
+def test_put_rejects_a_different_userid_and_read_only_fields(client: Any, repo: Any) -> None:
+    r = call(client, "PUT", f"/users/{OWNER}", OWNER, {"name": "x", "userid": OTHER})
+    assert_error(r, 400, "ValidationError")
+    r = call(client, "PUT", f"/users/{OWNER}", OWNER, {"name": "x", "createdAt": "1999-01-01T00:00:00+00:00"})
+    assert_error(r, 400, "ValidationError")
+    assert_error(call(client, "PUT", f"/users/{OWNER}", OWNER, raw=b"[]"), 400, "InvalidJson")
+    assert repo.items == {}
+
+
+def test_delete_then_404(client: Any, repo: Any) -> None:
+    seed(repo, OWNER)
+    r = call(client, "DELETE", f"/users/{OWNER}", OWNER)
+    assert r.status_code == 200 and r.data == {}
+    assert OWNER not in repo.items
+    assert_error(call(client, "DELETE", f"/users/{OWNER}", OWNER), 404, "NotFound")
+
+
+def test_stored_numbers_render_exactly(client: Any, repo: Any) -> None:
+    """Workshop data may hold numbers (Decimal from DynamoDB): reads must not break."""
+    from decimal import Decimal
+    repo.items["legacy"] = {"userid": "legacy", "name": "Old", "timestamp": Decimal("1700000000.5"),
+                            "age": Decimal("42")}
+    r = call(client, "GET", "/users/legacy", ADMIN)
+    assert r.status_code == 200
+    assert r.body == b'{"userid":"legacy","name":"Old","timestamp":1700000000.5,"age":42}'
+    assert call(client, "GET", "/users", ADMIN).status_code == 200
+
+
+def test_every_route_is_one_storage_call(client: Any, repo: Any) -> None:
+    seed(repo, OWNER)
+    for method, path, body in [("GET", "/users", None), ("POST", "/users", {"name": "n"}),
+                               ("GET", f"/users/{OWNER}", None), ("PUT", f"/users/{OWNER}", {"name": "n"}),
+                               ("DELETE", f"/users/{OWNER}", None)]:
+        before = repo.calls
+        assert call(client, method, path, ADMIN, body).status_code == 200
+        assert repo.calls == before + 1, (method, path)
+
+
+# --- list + pagination -------------------------------------------------------------------------------
+
+def test_list_paginates_with_link_header(client: Any, repo: Any) -> None:
+    for i in range(7):
+        seed(repo, f"user-{i}")
+    seen = []
+    r = call(client, "GET", "/users?limit=3", ADMIN)
+    pages = 0
+    while True:
+        assert r.status_code == 200 and isinstance(r.data, list)
+        pages += 1
+        seen += [u["userid"] for u in r.data]
+        link = r.headers.get("Link")
+        if not link:
+            assert "X-Next-Token" not in r.headers
+            break
+        assert link.startswith("</users?limit=3&nextToken=") and link.endswith('>; rel="next"')
+        assert r.headers["X-Next-Token"] in link
+        r = call(client, "GET", link[1:link.index(">")], ADMIN)
+    assert sorted(seen) == [f"user-{i}" for i in range(7)] and len(seen) == 7
+    assert pages == 3
+
+
+def test_list_default_limit_is_50(client: Any, repo: Any) -> None:
+    for i in range(51):
+        seed(repo, f"user-{i:03d}")
+    r = call(client, "GET", "/users", ADMIN)
+    assert len(r.data) == 50 and "Link" in r.headers
+
+
+def test_list_empty_and_exact_page(client: Any, repo: Any) -> None:
+    r = call(client, "GET", "/users", ADMIN)
+    assert r.status_code == 200 and r.data == [] and "Link" not in r.headers
+    seed(repo, "a")
+    r = call(client, "GET", "/users?limit=1", ADMIN)
+    assert [u["userid"] for u in r.data] == ["a"]
+    # a full last page has a next link (DynamoDB cannot tell), the page after it is empty and final
+    nxt = call(client, "GET", r.headers["Link"][1:r.headers["Link"].index(">")], ADMIN)
+    assert nxt.status_code == 200 and nxt.data == [] and "Link" not in nxt.headers
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=-1", "limit=abc", "limit=1.5", "limit="])
+def test_list_limit_out_of_range_is_400(client: Any, query: str) -> None:
+    assert_error(call(client, "GET", f"/users?{query}", ADMIN), 400, "InvalidParameter")
+
+
+@pytest.mark.parametrize("token", ["garbage", "eyJ1c2VyaWQiOjF9", "eyJvdGhlciI6IngifQ", "x" * 3000,
+                                   "eyJ1c2VyaWQiOiJhIiwiZXh0cmEiOiJiIn0"])
+def test_tampered_next_token_is_400(client: Any, token: str) -> None:
+    assert_error(call(client, "GET", f"/users?nextToken={token}", ADMIN), 400, "InvalidNextToken")
+
+
+# --- authorizer edge cases through the gateway -----------------------------------------------------
+
+@pytest.mark.parametrize("header", [
+    "garbage", "Bearer ", "a.b.c", tokens.token(OWNER, foreign_key=True), tokens.token(OWNER, exp=1),
+    tokens.token(OWNER, iss="https://evil.example.com"), tokens.token(OWNER, aud="other-client"),
+    tokens.token(OWNER, token_use="access"), tokens.token(OWNER, sub=None), "Bearer \u00e9\u00e9",
+])
+def test_bad_tokens_get_401(client: Any, repo: Any, header: str) -> None:
+    seed(repo, OWNER)
+    r = call(client, "GET", f"/users/{OWNER}", headers={"Authorization": header})
+    assert_error(r, 401, "Unauthorized")
+
+
+def test_bearer_prefix_and_lookalike_admin_groups(client: Any) -> None:
+    ok = call(client, "GET", "/users", headers={"Authorization": "Bearer " + tokens.token(ADMIN, ["x", "apiAdmins"])})
+    assert ok.status_code == 200  # admin group anywhere in the list
+    for groups in (["notapiAdmins"], ["apiAdmins "], ["APIADMINS"], []):
+        r = call(client, "GET", "/users", headers={"Authorization": tokens.token(ADMIN, groups)})
+        assert_error(r, 403)
+
+
+def test_jwks_unavailable_with_cold_cache_is_a_503(client: Any, mod: Any) -> None:
+    mod.app.configure(verifier=tokens.verifier(mod.verifier.CognitoVerifier, mod.verifier.JwksCache, fail=True))
+    r = call(client, "GET", f"/users/{OWNER}", OWNER)
+    assert_error(r, 503)
+    assert r.headers.get("Retry-After") == "1"
+
+
+# --- infrastructure errors ---------------------------------------------------------------------------
+
+class _Broken:
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise self.exc
+        return fail
+
+
+def test_dynamodb_throttling_and_outage_are_503(client: Any, mod: Any, clock: Any) -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+    for exc in (ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "GetItem"),
+                EndpointConnectionError(endpoint_url="http://127.0.0.1:9")):
+        mod.app.configure(service=mod.service.UsersService(_Broken(exc), clock=clock))
+        r = call(client, "GET", f"/users/{OWNER}", OWNER)
+        assert_error(r, 503)
+        assert r.headers["Retry-After"]
+
+
+def test_bug_is_a_plain_500_without_details(client: Any, mod: Any, clock: Any) -> None:
+    mod.app.configure(service=mod.service.UsersService(_Broken(RuntimeError("secret detail")), clock=clock))
+    r = call(client, "GET", f"/users/{OWNER}", OWNER)
+    assert_error(r, 500)
+    assert b"secret" not in r.body and b"Traceback" not in r.body
+
+
+# --- observability -------------------------------------------------------------------------------------
+
+def test_metrics_emitted_and_no_personal_data_logged(client: Any, capsys: Any, mod: Any) -> None:
+    import io
+    capsys.readouterr()
+    handler = mod.app.logger.registered_handler
+    log = io.StringIO()
+    old_stream = handler.setStream(log)
+    r = call(client, "POST", "/users", ADMIN, {"name": "Secret Name", "email": "secret@example.com"})
+    assert r.status_code == 200
+    call(client, "DELETE", f"/users/{r.data['userid']}", ADMIN)
+    call(client, "GET", "/users/x", headers={"Authorization": "Bearer " + tokens.token(OWNER, foreign_key=True)})
+    handler.setStream(old_stream)
+    out = capsys.readouterr()
+    text = out.out + out.err + log.getvalue()
+    assert '"UserCreated"' in text and '"UserDeleted"' in text
+    assert "Secret Name" not in text and "secret@example.com" not in text
+    assert "eyJ" not in text  # no token fragment anywhere
+    assert "bad_signature" in text  # the denial is logged with its reason
+    lines = [json.loads(line) for line in log.getvalue().splitlines()]
+    denial = next(line for line in lines if line.get("reason") == "bad_signature")
+    assert denial["service"] == "users"
+    request = next(line for line in lines if line["message"] == "request" and line["route"] == "POST /users")
+    assert request["principal"] == ADMIN and request["status"] == 200 and request["level"] == "INFO"
+    assert request["correlation_id"] and "cold_start" in request
+
+
+def test_unreachable_dynamodb_fails_fast_with_503(client: Any, mod: Any, clock: Any) -> None:
+    """The real DynamoDB repository and botocore client, pointed at a closed port."""
+    import time
+    import boto3
+    from botocore.config import Config
+    ddb = boto3.client("dynamodb", endpoint_url="http://127.0.0.1:1", region_name="us-east-1",
+                       config=Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1}))
+    mod.app.configure(service=mod.service.UsersService(mod.repository.DynamoUsersRepository(ddb, "t"), clock=clock))
+    started = time.monotonic()
+    for method, path, body in [("GET", "/users", None), ("POST", "/users", {"name": "n"}),
+                               ("GET", f"/users/{OWNER}", None), ("PUT", f"/users/{OWNER}", {"name": "n"}),
+                               ("DELETE", f"/users/{OWNER}", None)]:
+        r = call(client, method, path, ADMIN, body)
+        assert_error(r, 503, "DependencyUnavailable")
+        assert r.headers["Retry-After"]
+    assert time.monotonic() - started < 5

@@ -1,0 +1,1 @@
+"""The users service: settings, validation, business rules, storage and the authorizer policy."""

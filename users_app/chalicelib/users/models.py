@@ -1,0 +1,73 @@
+"""Request bodies of the users API, declared once with the shared schema module: the same
+definitions validate requests and describe them in OpenAPI (`CREATE_USER.json_schema()`).
+
+Accepted types, decided once:
+- `name`: a JSON string of 1-256 characters, not blank, no control characters. Required.
+- `email`: a JSON string of at most 254 characters shaped like an address (local part, `@`,
+  dotted domain); `null` or absent means "no email".
+- `userid`: a JSON string of 1-128 letters, digits, `-` and `_` (POST: optional, else a UUID4;
+  PUT: only when equal to the path's, since clients echo a GET back).
+Numbers, booleans, arrays or objects for these fields, unknown fields and the read-only
+`createdAt`/`updatedAt`/`timestamp` are a 400 ValidationError whose `Fields` name each problem.
+"""
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+from chalicelib.shared.errors import ValidationFailed
+from chalicelib.shared.schema import Invalid, Object, Required, String
+
+USERID_PATTERN = r"[A-Za-z0-9_-]+"
+EMAIL_PATTERN = (r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                 r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
+
+USERID = String(1, 128, pattern=USERID_PATTERN,
+                description="Letters, digits, '-' and '_' (meant to be the Cognito sub of a login).")
+NAME = String(1, 256, pattern=r".*\S.*", description="Display name; not blank.")
+EMAIL = String(3, 254, pattern=EMAIL_PATTERN, format="email", description="Optional contact address.")
+
+CREATE_USER = Object({"name": Required(NAME), "email": EMAIL, "userid": USERID},
+                     description="POST /users. Without `userid` the service assigns a UUID4.")
+UPDATE_USER = Object({"name": Required(NAME), "email": EMAIL, "userid": USERID},
+                     description="PUT /users/{userid}: replaces name and email (an absent email is removed); "
+                                 "`userid`, if sent, must equal the path.")
+
+
+@dataclass(frozen=True)
+class CreateUser:
+    name: str
+    email: Optional[str]
+    userid: Optional[str]
+
+
+@dataclass(frozen=True)
+class UpdateUser:
+    name: str
+    email: Optional[str]
+
+
+def is_valid_userid(value: Any) -> bool:
+    try:
+        USERID.check(value, "userid")
+    except Invalid:
+        return False
+    return True
+
+
+def check_userid(value: str) -> str:
+    """A path `{userid}`: 400 (field `userid`) unless it has the stored format."""
+    if not is_valid_userid(value):
+        raise ValidationFailed({"userid": "must be 1-128 characters of letters, digits, '-' and '_'"},
+                               "The user id in the path is invalid.")
+    return value
+
+
+def parse_create(body: Mapping[str, Any]) -> CreateUser:
+    clean = CREATE_USER.parse(body)
+    return CreateUser(name=clean["name"], email=clean.get("email"), userid=clean.get("userid"))
+
+
+def parse_update(body: Mapping[str, Any], path_userid: str) -> UpdateUser:
+    clean = UPDATE_USER.parse(body)
+    if clean.get("userid", path_userid) != path_userid:
+        raise ValidationFailed({"userid": "must equal the user id in the path (or be left out)"})
+    return UpdateUser(name=clean["name"], email=clean.get("email"))
