@@ -4,6 +4,7 @@ This module is the composition root: settings, the one DynamoDB client (shared b
 repository and the idempotency layer), the service and the observability middleware are built
 once, at import. Tests replace `service` with `compose(...)` over in-memory fakes.
 """
+import logging
 from typing import Any, Optional
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, DynamoDBPersistenceLayer
@@ -22,6 +23,9 @@ from chalicelib.shared.http import api_view, json_response, parse_json_object, q
 settings = settings_module.load()
 
 app = Chalice(app_name="orders", configure_logs=False)
+# Chalice's `debug` setter forces the logger named like the app ("orders", also Powertools' logger)
+# to ERROR: Chalice gets a child logger instead, and Powertools is built after it.
+app.log = logging.getLogger("orders.chalice")
 app.debug = settings.local_debug
 
 observability = Observability(settings.service_name, settings.metrics_namespace)

@@ -13,6 +13,7 @@ differs from API Gateway where it matters most:
   Here every one is the services' JSON error shape.
 """
 import json
+import uuid
 from typing import Any, Dict, Optional
 
 from chalice.app import Chalice, CognitoUserPoolAuthorizer
@@ -107,6 +108,14 @@ class StrictLocalGateway(LocalGateway):
                  verifier: Optional[CognitoVerifier] = None) -> None:
         super().__init__(app_object, config)
         self._authorizer = StrictAuthorizer(app_object, verifier)
+
+    def _generate_lambda_event(self, method: str, path: str, headers: Dict[str, Any],
+                               body: Optional[bytes]) -> Dict[str, Any]:
+        event = super()._generate_lambda_event(method, path, headers, body)
+        # API Gateway gives every request an id (the services' correlation id); Chalice's does not.
+        event["requestContext"].setdefault("requestId", str(uuid.uuid4()))
+        event["requestContext"].setdefault("stage", "api")
+        return event
 
     def _generate_lambda_context(self) -> LambdaContext:
         return LambdaContext(
