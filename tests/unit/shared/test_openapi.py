@@ -1,0 +1,35 @@
+"""The committed OpenAPI documents are generated from the apps' routes and request models."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_committed_openapi_documents_match_the_code():
+    result = subprocess.run([sys.executable, "deploy/openapi.py", "--check"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_documents_list_every_route_with_json_errors():
+    expected = {
+        "users_app": {("get", "/users"), ("post", "/users"), ("get", "/users/{userid}"),
+                      ("put", "/users/{userid}"), ("delete", "/users/{userid}")},
+        "orders_app": {("post", "/orders"), ("get", "/orders"), ("get", "/orders/{orderId}"),
+                       ("put", "/orders/{orderId}"), ("delete", "/orders/{orderId}"),
+                       ("post", "/orders/{orderId}/acknowledge")},
+    }
+    for app_name, routes in expected.items():
+        document = json.loads((ROOT / app_name / "openapi.json").read_text())
+        assert document["openapi"].startswith("3.")
+        found = {(method, path) for path, ops in document["paths"].items() for method in ops}
+        assert found == routes
+        for path, ops in document["paths"].items():
+            for method, op in ops.items():
+                assert "401" in op["responses"], (path, method)
+                if method in ("post", "put"):
+                    body = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                    schema = document["components"]["schemas"][body.rsplit("/", 1)[1]]
+                    assert schema["additionalProperties"] is False
