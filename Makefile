@@ -8,7 +8,7 @@ STAGE ?= dev
 NODE_DIR := deploy/local
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: dev up down test test-unit sync check-sync package deploy admin bench load clean help
+.PHONY: dev up down test test-unit sync check-sync openapi package deploy admin bench load clean help deps
 
 help:
 	@echo "make dev      run DynamoDB Local, the Cognito emulator and both APIs in the foreground"
@@ -37,6 +37,9 @@ sync: $(VENV)/.installed
 check-sync: $(VENV)/.installed
 	@$(PY) deploy/sync_shared.py --check
 
+openapi: $(VENV)/.installed
+	@$(PY) deploy/openapi.py
+
 dev: deps
 	@$(PY) -m deploy.local.stack run
 
@@ -54,3 +57,18 @@ test-unit: deps
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules .local deploy/build .pytest_cache
+
+# ---- AWS deployment (deploy/README.md) ----
+# `make admin` targets the local stack unless STAGE is given on the command line or in the environment.
+ADMIN_STAGE := $(if $(filter command line environment,$(origin STAGE)),$(STAGE),local)
+
+package: $(VENV)/.installed
+	@$(PY) -m deploy.package --stage $(STAGE)
+
+deploy: package
+	@$(PY) -m deploy.deploy --stage $(STAGE) $(if $(REGION),--region $(REGION)) $(if $(BUCKET),--bucket $(BUCKET)) \
+		$(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL)) $(if $(filter true,$(CREATE_APIGW_ROLE)),--create-apigateway-role)
+
+admin: $(VENV)/.installed
+	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=you@example.com [STAGE=local|dev|prod]"; exit 2; }
+	@$(PY) -m deploy.admin --email "$(EMAIL)" --stage $(ADMIN_STAGE)

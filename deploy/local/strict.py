@@ -42,7 +42,7 @@ class GatewayError(Exception):
         if request_id:
             headers["x-amzn-RequestId"] = request_id
         return {"statusCode": self.status, "headers": headers, "multiValueHeaders": {},
-                "body": json.dumps(error_body(self.code, self.message))}
+                "body": json.dumps(error_body(self.code, self.message), separators=(",", ":"))}
 
 
 def unauthorized() -> GatewayError:

@@ -1,0 +1,188 @@
+"""The build step after `chalice package`: strip what Lambda provides, precompile, rewrite the zips.
+
+    python -m deploy.build_step SRC_DIR DST_DIR   # SRC_DIR holds chalice's deployment.zip + layer zip
+
+- Removes the packages the Lambda Python runtime already ships (boto3, botocore, s3transfer, jmespath,
+  urllib3, python-dateutil, six) with their dist-info: aws-xray-sdk drags botocore into the layer, where an
+  uncompiled copy would shadow the runtime's compiled one.
+- Compiles every .py to `__pycache__/*.pyc` with `--invalidation-mode unchecked-hash`: `chalice package` ships
+  none, so Lambda would compile every import on each cold start; timestamp-based .pyc go stale after a zip
+  round trip, hash-based unchecked ones do not. The .py stay (tracebacks); paths in the bytecode are the
+  ones Lambda unpacks to (/var/task, /opt).
+- Writes the zips deterministically (sorted entries, fixed timestamps).
+
+The bytecode is only valid for the Python version that compiles it, so it must match the functions' runtime:
+`build_package_dir` checks sam.json's Runtime against this interpreter.
+"""
+import argparse
+import compileall
+import json
+import os
+import py_compile
+import re
+import shutil
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+# Distribution name (normalised) -> the top-level import names it installs.
+RUNTIME_PROVIDED: Dict[str, tuple] = {
+    "boto3": ("boto3",),
+    "botocore": ("botocore",),
+    "s3transfer": ("s3transfer",),
+    "jmespath": ("jmespath",),
+    "urllib3": ("urllib3",),
+    "python_dateutil": ("dateutil",),
+    "six": ("six",),
+}
+RUNTIME_IMPORT_NAMES = frozenset(name for names in RUNTIME_PROVIDED.values() for name in names)
+DEPLOYMENT_ZIP = "deployment.zip"
+LAYER_ZIP = "layer-deployment.zip"
+LAMBDA_TASK_ROOT = "/var/task"
+LAMBDA_LAYER_ROOT = "/opt"
+_FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+_META_SUFFIXES = (".dist-info", ".egg-info", ".data")
+
+
+class BuildError(Exception):
+    pass
+
+
+@dataclass
+class ZipReport:
+    path: str
+    removed: List[str] = field(default_factory=list)
+    compiled: int = 0
+    size_before: int = 0
+    size_after: int = 0
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def runtime_provided(top_level: str) -> Optional[str]:
+    """The runtime-provided distribution a top-level site-packages entry belongs to, else None.
+
+    `top_level` is a file or directory name directly inside site-packages (e.g. `six.py`,
+    `botocore`, `python_dateutil-2.9.0.post0.dist-info`)."""
+    for suffix in _META_SUFFIXES:
+        if top_level.endswith(suffix):
+            dist = _normalise(top_level[: -len(suffix)].split("-")[0])
+            return dist if dist in RUNTIME_PROVIDED else None
+    module = top_level[:-3] if top_level.endswith(".py") else top_level
+    for dist, names in RUNTIME_PROVIDED.items():
+        if module in names:
+            return dist
+    return None
+
+
+def layer_site_packages(names: List[str]) -> str:
+    """The `python/lib/pythonX.Y/site-packages/` prefix inside a layer zip."""
+    for name in names:
+        match = re.match(r"(python/lib/python\d+\.\d+/site-packages/)", name)
+        if match:
+            return match.group(1)
+    return "python/"
+
+
+def _site_root(zip_path: Path, names: List[str]) -> str:
+    return layer_site_packages(names) if zip_path.name == LAYER_ZIP else ""
+
+
+def process_zip(src: Path, dst: Path, runtime_root: str) -> ZipReport:
+    """Strip, compile and rewrite one zip. `runtime_root` is where Lambda unpacks it (/var/task or /opt)."""
+    report = ZipReport(path=str(dst), size_before=src.stat().st_size)
+    with tempfile.TemporaryDirectory(prefix="build-step-") as tmp:
+        root = Path(tmp)
+        modes: Dict[str, int] = {}
+        with zipfile.ZipFile(src) as zf:
+            names = zf.namelist()
+            site = _site_root(src, names)
+            for info in zf.infolist():
+                if info.is_dir():
+                    continue
+                rel = info.filename
+                if rel.endswith(".pyc") or "/__pycache__/" in "/" + rel:
+                    continue  # stale or foreign bytecode: compiled fresh below
+                if rel.startswith(site):
+                    top = rel[len(site):].split("/", 1)[0]
+                    if runtime_provided(top):
+                        if top not in report.removed:
+                            report.removed.append(top)
+                        continue
+                zf.extract(info, root)
+                modes[rel] = (info.external_attr >> 16) & 0o777 or 0o644
+        ok = compileall.compile_dir(str(root), quiet=2, workers=0, ddir=runtime_root,
+                                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        if not ok:
+            raise BuildError(f"{src}: some modules do not compile with Python "
+                             f"{sys.version_info.major}.{sys.version_info.minor}")
+        files = sorted(p for p in root.rglob("*") if p.is_file())
+        report.compiled = sum(1 for p in files if p.suffix == ".pyc")
+        tmp_out = dst.with_name(dst.name + ".tmp")
+        with zipfile.ZipFile(tmp_out, "w", compression=zipfile.ZIP_DEFLATED) as out:
+            for path in files:
+                rel = path.relative_to(root).as_posix()
+                info = zipfile.ZipInfo(rel, date_time=_FIXED_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = (0o100000 | modes.get(rel, 0o644)) << 16
+                out.writestr(info, path.read_bytes())
+        os.replace(tmp_out, dst)
+    report.removed.sort()
+    report.size_after = dst.stat().st_size
+    return report
+
+
+def check_runtime(template: Dict) -> None:
+    """Bytecode is version-specific: every function/layer runtime must be this interpreter's."""
+    here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for name, res in template.get("Resources", {}).items():
+        props = res.get("Properties", {})
+        runtimes = [props["Runtime"]] if "Runtime" in props else props.get("CompatibleRuntimes", [])
+        for runtime in runtimes:
+            if runtime != here:
+                raise BuildError(f"{name} runs on {runtime} but the build step runs {here}: "
+                                 f"run it with {runtime} so the bytecode matches")
+
+
+def build_package_dir(src: Path, dst: Path) -> List[ZipReport]:
+    """Process chalice's output in `src` into `dst` (may be the same directory)."""
+    src, dst = Path(src), Path(dst)
+    dst.mkdir(parents=True, exist_ok=True)
+    sam = src / "sam.json"
+    if sam.exists():
+        check_runtime(json.loads(sam.read_text()))
+    reports = []
+    for name, runtime_root in ((DEPLOYMENT_ZIP, LAMBDA_TASK_ROOT), (LAYER_ZIP, LAMBDA_LAYER_ROOT)):
+        if not (src / name).exists():
+            if name == DEPLOYMENT_ZIP:
+                raise BuildError(f"{src}: no {name}")
+            continue
+        target = dst / name
+        if src != dst:
+            shutil.copyfile(src / name, target)
+        reports.append(process_zip(target, target, runtime_root))
+    return reports
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("src", type=Path, help="directory with chalice's deployment.zip and layer zip")
+    parser.add_argument("dst", type=Path, nargs="?", help="output directory (default: rewrite in place)")
+    args = parser.parse_args(argv)
+    try:
+        for report in build_package_dir(args.src, args.dst or args.src):
+            print(f"{report.path}: removed {', '.join(report.removed) or 'nothing'}; {report.compiled} .pyc; "
+                  f"{report.size_before / 1e6:.1f} MB -> {report.size_after / 1e6:.1f} MB")
+    except BuildError as exc:
+        print(f"build step failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

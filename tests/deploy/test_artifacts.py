@@ -1,0 +1,176 @@
+"""The zips after the build step: our code inside, runtime-provided packages out, unchecked-hash bytecode."""
+import importlib.util
+import re
+import sys
+import zipfile
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+from deploy.build_step import BuildError, build_package_dir, check_runtime, runtime_provided
+from tests.deploy.conftest import Package
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_DIRS = {"users": "users_app", "orders": "orders_app"}
+ZIPS = ("deployment.zip", "layer-deployment.zip")
+# Written independently of deploy/build_step.py: any top-level entry of these distributions.
+RUNTIME_PROVIDED = re.compile(
+    r"(^|site-packages/)(boto3|botocore|s3transfer|jmespath|urllib3|dateutil|six"
+    r"|python[_-]dateutil)([/.]|-[^/]*\.(dist-info|egg-info|data)/)", re.IGNORECASE)
+CACHE_TAG = sys.implementation.cache_tag
+
+
+def names(path: Path) -> List[str]:
+    with zipfile.ZipFile(path) as zf:
+        return zf.namelist()
+
+
+def pyc_flags(data: bytes) -> int:
+    assert data[:4] == importlib.util.MAGIC_NUMBER
+    return int.from_bytes(data[4:8], "little")
+
+
+def test_vendored_shared_code_is_inside_the_deployment_zip(pkg: Package) -> None:
+    shared = ROOT / APP_DIRS[pkg.app] / "chalicelib" / "shared"
+    with zipfile.ZipFile(pkg.dir / "deployment.zip") as zf:
+        for source in sorted(shared.glob("*.py")):
+            assert zf.read(f"chalicelib/shared/{source.name}") == source.read_bytes(), source.name
+        assert "app.py" in zf.namelist()
+
+
+@pytest.mark.parametrize("artifact", ZIPS)
+def test_nothing_the_lambda_runtime_provides_is_shipped(pkg: Package, artifact: str) -> None:
+    assert [n for n in names(pkg.dir / artifact) if RUNTIME_PROVIDED.search(n)] == []
+
+
+def test_chalice_output_did_contain_runtime_packages(packages: Dict) -> None:
+    """Guards the test above: the raw layer has botocore (via aws-xray-sdk), so stripping is needed."""
+    raw = names(packages[("users", "dev")].dir / "chalice" / "layer-deployment.zip")
+    assert any(RUNTIME_PROVIDED.search(n) for n in raw)
+
+
+@pytest.mark.parametrize("artifact", ZIPS)
+def test_every_module_is_precompiled_with_unchecked_hash(pkg: Package, artifact: str) -> None:
+    with zipfile.ZipFile(pkg.dir / artifact) as zf:
+        entries = set(zf.namelist())
+        sources = [n for n in entries if n.endswith(".py")]
+        assert sources
+        for source in sources:
+            directory, _, filename = source.rpartition("/")
+            pyc = f"{directory + '/' if directory else ''}__pycache__/{filename[:-3]}.{CACHE_TAG}.pyc"
+            assert pyc in entries, f"{artifact}: {source} has no {pyc}"
+            assert pyc_flags(zf.read(pyc)) == 0b01, f"{pyc} is not an unchecked-hash pyc"
+
+
+def test_layer_keeps_the_packages_the_apps_need(pkg: Package) -> None:
+    tops = {n.split("/")[4] for n in names(pkg.dir / "layer-deployment.zip") if n.count("/") >= 4}
+    assert "aws_lambda_powertools" in tops and "aws_xray_sdk" in tops
+    if pkg.app == "users":
+        assert "jwt" in tops and "cryptography" in tops
+
+
+# ---------------------------------------------------------------- the build step on a small zip
+
+def _zip(path: Path, files: Dict[str, str]) -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+
+
+def test_build_step_strips_and_compiles(tmp_path: Path) -> None:
+    site = f"python/lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages/"
+    src = tmp_path / "src"
+    src.mkdir()
+    _zip(src / "layer-deployment.zip", {
+        site + "six.py": "x = 1\n",
+        site + "six-1.17.0.dist-info/METADATA": "",
+        site + "botocore/__init__.py": "",
+        site + "python_dateutil-2.9.0.post0.dist-info/RECORD": "",
+        site + "dateutil/tz.py": "",
+        site + "jmespath-1.1.0.data/scripts/jp.py": "",
+        site + "botocore_stubs/__init__.py": "",   # not the runtime's: kept
+        site + "sixer.py": "y = 2\n",             # not six: kept
+        site + "pkg/__pycache__/stale.cpython-311.pyc": "garbage",
+    })
+    _zip(src / "deployment.zip", {"app.py": "import sixer\n", "chalicelib/__init__.py": "",
+                                  "urllib3/__init__.py": ""})
+    reports = build_package_dir(src, tmp_path / "out")
+    layer = names(tmp_path / "out" / "layer-deployment.zip")
+    kept = sorted({n[len(site):].split("/")[0] for n in layer})
+    assert kept == ["__pycache__", "botocore_stubs", "sixer.py"]
+    assert not any("stale" in n for n in layer)
+    deployment = names(tmp_path / "out" / "deployment.zip")
+    assert sorted(deployment) == ["__pycache__/app.%s.pyc" % CACHE_TAG, "app.py",
+                                  "chalicelib/__init__.py", "chalicelib/__pycache__/__init__.%s.pyc" % CACHE_TAG]
+    assert reports[1].removed == ["botocore", "dateutil", "jmespath-1.1.0.data",
+                                  "python_dateutil-2.9.0.post0.dist-info", "six-1.17.0.dist-info", "six.py"]
+    # bytecode records where Lambda unpacks the code, for readable tracebacks
+    with zipfile.ZipFile(tmp_path / "out" / "deployment.zip") as zf:
+        assert b"/var/task/app.py" in zf.read("__pycache__/app.%s.pyc" % CACHE_TAG)
+
+
+def test_build_step_is_deterministic(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _zip(src / "deployment.zip", {"app.py": "x = 1\n", "b/c.py": "y = 2\n"})
+    build_package_dir(src, tmp_path / "one")
+    build_package_dir(src, tmp_path / "two")
+    assert (tmp_path / "one" / "deployment.zip").read_bytes() == (tmp_path / "two" / "deployment.zip").read_bytes()
+
+
+def test_build_step_refuses_a_runtime_it_cannot_compile_for() -> None:
+    with pytest.raises(BuildError, match="python3.99"):
+        check_runtime({"Resources": {"Fn": {"Properties": {"Runtime": "python3.99"}}}})
+    check_runtime({"Resources": {"Fn": {"Properties": {
+        "Runtime": f"python{sys.version_info.major}.{sys.version_info.minor}"}}}})
+
+
+@pytest.mark.parametrize("entry, dist", [
+    ("six.py", "six"), ("botocore", "botocore"), ("boto3-1.44.8.dist-info", "boto3"),
+    ("python_dateutil-2.9.0.post0.dist-info", "python_dateutil"), ("dateutil", "python_dateutil"),
+    ("s3transfer", "s3transfer"), ("urllib3-2.8.0.dist-info", "urllib3"), ("jmespath-1.1.0.data", "jmespath"),
+    ("jwt", None), ("aws_xray_sdk", None), ("sixer.py", None), ("boto3_stubs", None),
+])
+def test_runtime_provided_names(entry: str, dist: object) -> None:
+    assert runtime_provided(entry) == dist
+
+
+# ---------------------------------------------------------------- a Lambda-like cold import
+
+IMPORT_ENV = {
+    "users": {"USERS_TABLE": "users-t", "USER_POOL_ID": "us-east-1_Abc", "APP_CLIENT_ID": "client"},
+    "orders": {"ORDERS_TABLE": "orders-t", "IDEMPOTENCY_TABLE": "idem-t",
+               "USER_POOL_ARN": "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Abc"},
+}
+
+
+@pytest.mark.parametrize("app", ["users", "orders"])
+def test_built_package_imports_from_bytecode_only(packages: Dict, app: str, tmp_path: Path) -> None:
+    """Unzipped read-only like Lambda, with the runtime's boto3 after the layer on sys.path: the handler
+    imports, no module of ours or of the layer is compiled from source, botocore is the runtime's."""
+    import os
+    import subprocess
+
+    import boto3
+
+    pkg = packages[(app, "dev")]
+    task, opt = tmp_path / "task", tmp_path / "opt"
+    for directory, artifact in ((task, "deployment.zip"), (opt, "layer-deployment.zip")):
+        with zipfile.ZipFile(pkg.dir / artifact) as zf:
+            zf.extractall(directory)
+    site = opt / "python" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    runtime = Path(boto3.__file__).resolve().parents[1]
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "LAMBDA_TASK_ROOT": str(task),
+           "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "PYTHONPATH": os.pathsep.join(map(str, (task, site, runtime))),
+           **IMPORT_ENV[app]}
+    code = "import app, botocore; print('BOTOCORE=' + botocore.__file__)"
+    proc = subprocess.run([sys.executable, "-v", "-c", code], cwd=task, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from_source = [line for line in proc.stderr.splitlines()
+                   if line.startswith("# code object from") and str(tmp_path) in line and ".pyc" not in line]
+    assert from_source == []
+    assert any(line.startswith("# code object from") and str(task) in line for line in proc.stderr.splitlines())
+    assert proc.stdout.strip().endswith(str(runtime / "botocore" / "__init__.py"))
