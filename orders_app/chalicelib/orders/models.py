@@ -14,7 +14,8 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 from chalicelib.shared.claims import groups_from_claim
 from chalicelib.shared.errors import BadRequest, Unauthorized, ValidationFailed
 from chalicelib.shared.jsonutil import dumps
-from chalicelib.shared.schema import AnyOf, Array, Enum, Integer, Invalid, Number, Object, Required, String
+from chalicelib.shared.schema import (NONBLANK_TEXT, AnyOf, Array, Enum, Integer, Invalid, Number, Object, Required,
+                                      String)
 
 PLACED = "PLACED"
 ACKNOWLEDGED = "ACKNOWLEDGED"
@@ -93,7 +94,7 @@ IDENTIFIER = AnyOf(Integer(-(10**18) + 1, 10**18 - 1), String(1, MAX_ID_LENGTH),
 MONEY = Number(Decimal(0), MAX_AMOUNT, places=2, description="Decimal, >= 0, at most 2 decimal places.")
 ORDER_ITEM = Object({
     "id": Required(IDENTIFIER),
-    "name": Required(String(1, MAX_NAME_LENGTH, pattern=r".*\S.*")),
+    "name": Required(String(1, MAX_NAME_LENGTH, pattern=NONBLANK_TEXT)),
     "price": Required(MONEY),
     "quantity": Required(Integer(1, MAX_QUANTITY)),
 })
@@ -114,8 +115,9 @@ ORDER_EDIT = Object({
     "orderItems": ORDER_ITEMS,
     "totalAmount": MONEY,
     **{name: ECHOED for name in SERVER_OWNED_CODES},
-}, description="PUT /orders/{orderId}: at least one of restaurantId, orderItems, totalAmount; "
-               "server-owned fields only unchanged.")
+}, require_any=EDITABLE_FIELDS,
+    description="PUT /orders/{orderId}: at least one of restaurantId, orderItems, totalAmount; "
+                "server-owned fields only unchanged.")
 ACKNOWLEDGE = Object({"userId": Required(USER_ID)},
                      description="POST /orders/{orderId}/acknowledge: the owner of the order.")
 
@@ -147,8 +149,6 @@ def parse_edit(body: Mapping[str, Any], order_id: str, caller: Caller) -> OrderE
     """PUT /orders/{orderId} body: any of the editable fields; server-owned fields only unchanged."""
     clean = ORDER_EDIT.parse(body)
     changes = {name: clean[name] for name in EDITABLE_FIELDS if name in clean}
-    if not changes:
-        raise ValidationFailed({"body": "send at least one of " + ", ".join(EDITABLE_FIELDS)})
     # The key fields are known without a read: the path names the order, the token the owner.
     if clean.get("orderId", order_id) != order_id:
         raise BadRequest("orderId cannot be changed.", code=SERVER_OWNED_CODES["orderId"])

@@ -20,7 +20,7 @@ class Observability:
     def __init__(self, service: str, namespace: str) -> None:
         self.logger = Logger(service=service)
         self.metrics = Metrics(service=service, namespace=namespace)
-        self.tracer = Tracer(service=service)
+        self.tracer = Tracer(service=service, patch_modules=["botocore"])
         self._cold_start = True
 
     def install(self, app: Chalice) -> None:

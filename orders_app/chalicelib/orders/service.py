@@ -16,7 +16,7 @@ from chalicelib.shared.pagination import decode_token, encode_token
 
 from . import idempotency
 from .models import (ACKNOWLEDGED, CANCELED, PLACED, SERVER_OWNED_CODES, Caller, NewOrder, OrderEdit,
-                     present)
+                     present, valid_order_id)
 from .repository import OrderRepository, UpdateOutcome
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -104,7 +104,8 @@ class OrderService:
     def list(self, caller: Caller, limit: int, next_token: Optional[str] = None) -> Dict[str, Any]:
         after = None
         if next_token is not None:
-            after = decode_token(next_token, ("userId", "orderId"), fixed={"userId": caller.sub})["orderId"]
+            after = decode_token(next_token, ("userId", "orderId"), fixed={"userId": caller.sub},
+                                 valid={"orderId": valid_order_id})["orderId"]
         page = self._repo.query(caller.sub, limit, after)
         body: Dict[str, Any] = {"orders": [present(order) for order in page.orders]}
         if page.last_order_id is not None:

@@ -9,12 +9,12 @@ client can never page into another user's data, and nothing malformed reaches Dy
 import base64
 import binascii
 import json
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Callable, Dict, Mapping, Optional, Sequence
 
 from .errors import BadRequest
 
 MAX_TOKEN_LENGTH = 2048
-MAX_ATTRIBUTE_LENGTH = 1024
+MAX_ATTRIBUTE_LENGTH = 1024  # bytes: DynamoDB's limit for a sort key
 
 
 class InvalidToken(BadRequest):
@@ -30,8 +30,11 @@ def encode_token(key: Mapping[str, str]) -> str:
 
 
 def decode_token(token: str, attributes: Sequence[str],
-                 fixed: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
-    """Decode `token` into a key with exactly `attributes`; each of `fixed` must match."""
+                 fixed: Optional[Mapping[str, str]] = None,
+                 valid: Optional[Mapping[str, Callable[[str], bool]]] = None) -> Dict[str, str]:
+    """Decode `token` into a key with exactly `attributes`; each of `fixed` must match, and each
+    attribute in `valid` must pass its check (a key we could never have issued is not sent on to
+    DynamoDB, which would answer a too-long or malformed key with an error, i.e. a 500)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken()
     try:
@@ -42,9 +45,12 @@ def decode_token(token: str, attributes: Sequence[str],
     if not isinstance(key, dict) or set(key) != set(attributes):
         raise InvalidToken()
     for value in key.values():
-        if not isinstance(value, str) or not 0 < len(value) <= MAX_ATTRIBUTE_LENGTH:
+        if not isinstance(value, str) or not 0 < len(value.encode("utf-8", "replace")) <= MAX_ATTRIBUTE_LENGTH:
             raise InvalidToken()
     for name, expected in (fixed or {}).items():
         if key.get(name) != expected:
+            raise InvalidToken()
+    for name, check in (valid or {}).items():
+        if not check(key[name]):
             raise InvalidToken()
     return key

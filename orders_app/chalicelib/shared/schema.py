@@ -15,6 +15,9 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from .errors import ValidationFailed
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Patterns for text without control characters, for models whose strings also need a pattern.
+TEXT = r"[^\x00-\x1f\x7f]*"
+NONBLANK_TEXT = r"[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*"
 _EXACT = Context(prec=200)
 
 
@@ -26,6 +29,11 @@ class Invalid(Exception):
 
 class Field:
     description: Optional[str] = None
+    type_name = "value"
+
+    def accepts_type(self, value: Any) -> bool:
+        """Whether `value` has this field's JSON type (its other rules aside)."""
+        return True
 
     def check(self, value: Any, path: str) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
@@ -44,6 +52,14 @@ def _fail(path: str, message: str) -> Invalid:
 
 
 class String(Field):
+    """A string; without `allow_control`, control characters are refused. A `pattern` must itself
+    exclude control characters (see TEXT / NONBLANK_TEXT) so the OpenAPI document says what we check."""
+
+    type_name = "string"
+
+    def accepts_type(self, value: Any) -> bool:
+        return isinstance(value, str)
+
     def __init__(self, min_length: int = 0, max_length: int = 256, pattern: Optional[str] = None,
                  allow_control: bool = False, format: Optional[str] = None,
                  description: Optional[str] = None) -> None:
@@ -70,12 +86,19 @@ class String(Field):
         schema: Dict[str, Any] = {"type": "string", "minLength": self.min_length, "maxLength": self.max_length}
         if self.pattern:
             schema["pattern"] = f"^{self.pattern}$"
+        elif not self.allow_control:
+            schema["pattern"] = f"^{TEXT}$"
         if self.format:
             schema["format"] = self.format
         return self._described(schema)
 
 
 class Integer(Field):
+    type_name = "integer"
+
+    def accepts_type(self, value: Any) -> bool:
+        return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+
     def __init__(self, minimum: int, maximum: int, description: Optional[str] = None) -> None:
         self.minimum = minimum
         self.maximum = maximum
@@ -96,6 +119,11 @@ class Integer(Field):
 
 class Number(Field):
     """A Decimal with bounds and at most `places` decimal places (money: places=2)."""
+
+    type_name = "number"
+
+    def accepts_type(self, value: Any) -> bool:
+        return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
 
     def __init__(self, minimum: Decimal, maximum: Decimal, places: Optional[int] = None,
                  description: Optional[str] = None) -> None:
@@ -123,6 +151,11 @@ class Number(Field):
 
 
 class Enum(Field):
+    type_name = "string"
+
+    def accepts_type(self, value: Any) -> bool:
+        return isinstance(value, str)
+
     def __init__(self, values: Sequence[str], description: Optional[str] = None) -> None:
         self.values = tuple(values)
         self.description = description
@@ -144,20 +177,26 @@ class AnyOf(Field):
         self.description = description
 
     def check(self, value: Any, path: str) -> Any:
-        first: Optional[Invalid] = None
+        problem: Optional[Invalid] = None
         for option in self.options:
             try:
                 return option.check(value, path)
             except Invalid as exc:
-                first = first or exc
-        assert first is not None
-        raise first
+                if problem is None and option.accepts_type(value):
+                    problem = exc  # the reason from the alternative of the value's own type
+        raise problem or _fail(path, "must be " + " or ".join(
+            ("an " if o.type_name[0] in "aeiou" else "a ") + o.type_name for o in self.options))
 
     def json_schema(self) -> Dict[str, Any]:
         return self._described({"anyOf": [o.json_schema() for o in self.options]})
 
 
 class Array(Field):
+    type_name = "array"
+
+    def accepts_type(self, value: Any) -> bool:
+        return isinstance(value, list)
+
     def __init__(self, items: Field, min_items: int = 0, max_items: int = 100,
                  description: Optional[str] = None) -> None:
         self.items = items
@@ -194,10 +233,16 @@ class Required:
 
 
 class Object(Field):
-    """A JSON object with known properties; unknown properties are rejected (no mass assignment)."""
+    """A JSON object with known properties; unknown properties are rejected (no mass assignment).
+    `require_any`: at least one of these optional properties must be present."""
+
+    type_name = "object"
+
+    def accepts_type(self, value: Any) -> bool:
+        return isinstance(value, dict)
 
     def __init__(self, properties: Mapping[str, Any], description: Optional[str] = None,
-                 min_properties: int = 0) -> None:
+                 require_any: Sequence[str] = ()) -> None:
         self.properties: Dict[str, Tuple[Field, bool]] = {}
         for name, spec in properties.items():
             if isinstance(spec, Required):
@@ -205,7 +250,7 @@ class Object(Field):
             else:
                 self.properties[name] = (spec, False)
         self.description = description
-        self.min_properties = min_properties
+        self.require_any = tuple(require_any)
 
     def check(self, value: Any, path: str) -> Any:
         if not isinstance(value, dict):
@@ -225,8 +270,8 @@ class Object(Field):
                 result[name] = field.check(value[name], f"{prefix}{name}")
             except Invalid as exc:
                 problems.update(exc.problems)
-        if not problems and len(result) < self.min_properties:
-            problems[path or "body"] = f"must set at least {self.min_properties} of: " + ", ".join(self.properties)
+        if not problems and self.require_any and not any(name in result for name in self.require_any):
+            problems[path or "body"] = "must set at least one of: " + ", ".join(self.require_any)
         if problems:
             raise Invalid(problems)
         return result
@@ -247,6 +292,6 @@ class Object(Field):
         required: List[str] = [name for name, (_, req) in self.properties.items() if req]
         if required:
             schema["required"] = required
-        if self.min_properties:
-            schema["minProperties"] = self.min_properties
+        if self.require_any:
+            schema["anyOf"] = [{"required": [name]} for name in self.require_any]
         return self._described(schema)

@@ -22,12 +22,22 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-import jwt
-from jwt.algorithms import RSAAlgorithm
 
 from .claims import groups_from_claim
 
 MAX_TOKEN_LENGTH = 8192
+_pyjwt: Any = None
+
+
+def _jwt() -> Any:
+    """pyjwt (with cryptography), imported on first use: the users app's API handler ships the same
+    code as its authorizer but never verifies a token, and the import costs ~30 ms of cold start."""
+    global _pyjwt
+    if _pyjwt is None:
+        import jwt  # noqa: PLC0415
+        import jwt.algorithms  # noqa: PLC0415,F401
+        _pyjwt = jwt
+    return _pyjwt
 
 
 class TokenError(Exception):
@@ -113,7 +123,7 @@ class JwksCache:
             for jwk in document.get("keys", []):
                 if jwk.get("kty") == "RSA" and jwk.get("alg", "RS256") == "RS256" \
                         and jwk.get("use", "sig") == "sig" and isinstance(jwk.get("kid"), str):
-                    keys[jwk["kid"]] = RSAAlgorithm.from_jwk(jwk)
+                    keys[jwk["kid"]] = _jwt().algorithms.RSAAlgorithm.from_jwk(jwk)
         except Exception:  # noqa: BLE001 - any fetch/parse failure means "no fresh keys"
             return
         self._keys = keys
@@ -166,6 +176,7 @@ class CognitoVerifier:
         if not isinstance(kid, str) or not kid:
             raise TokenError("missing_kid")
         key = self.keys.get(kid)
+        jwt = _jwt()
         try:
             claims = jwt.decode(
                 token, key, algorithms=["RS256"], issuer=self.issuer, leeway=self.leeway,

@@ -3,7 +3,9 @@ from decimal import Decimal
 import pytest
 
 from chalicelib_shared.errors import ValidationFailed
-from chalicelib_shared.schema import AnyOf, Array, Enum, Integer, Number, Object, Required, String
+import re
+
+from chalicelib_shared.schema import NONBLANK_TEXT, AnyOf, Array, Enum, Integer, Number, Object, Required, String
 
 ITEM = Object({
     "id": Required(AnyOf(Integer(0, 10**9), String(1, 64))),
@@ -43,7 +45,7 @@ def test_every_problem_is_reported_with_its_path():
                                                         "quantity": 0, "x": 1}], "extra": 1})
     assert found == {
         "orderId": "must match [A-Za-z0-9_-]+",
-        "items[0].id": "must be an integer",
+        "items[0].id": "must be an integer or a string",
         "items[0].name": "must be 1-100 characters",
         "items[0].price": "must have at most 2 decimal places",
         "items[0].quantity": "must be between 1 and 1000",
@@ -80,3 +82,31 @@ def test_json_schema_mirrors_the_rules():
     assert item["properties"]["price"] == {"type": "number", "minimum": 0.0, "maximum": 1000000.0, "multipleOf": 0.01}
     assert item["properties"]["quantity"] == {"type": "integer", "minimum": 1, "maximum": 1000}
     assert schema["properties"]["orderId"]["pattern"] == "^[A-Za-z0-9_-]+$"
+
+
+def test_any_of_reports_the_reason_of_the_alternative_of_the_values_type():
+    field = AnyOf(Integer(0, 10), String(1, 5))
+    model = Object({"id": Required(field)})
+    for value, message in [("a\x01", "must not contain control characters"), (11, "must be between 0 and 10"),
+                           ("toolong", "must be 1-5 characters"), ([1], "must be an integer or a string")]:
+        with pytest.raises(ValidationFailed) as info:
+            model.parse({"id": value})
+        assert info.value.fields == {"id": message}
+
+
+def test_require_any_is_checked_and_documented():
+    model = Object({"a": String(), "b": String(), "note": String()}, require_any=("a", "b"))
+    with pytest.raises(ValidationFailed) as info:
+        model.parse({"note": "x"})
+    assert info.value.fields == {"body": "must set at least one of: a, b"}
+    assert model.parse({"b": "y"}) == {"b": "y"}
+    assert model.json_schema()["anyOf"] == [{"required": ["a"]}, {"required": ["b"]}]
+
+
+def test_string_schemas_forbid_control_characters_like_the_check_does():
+    plain = String(0, 10).json_schema()["pattern"]
+    nonblank = String(1, 10, pattern=NONBLANK_TEXT).json_schema()["pattern"]
+    for text, ok_plain, ok_nonblank in [("abc", True, True), ("a\x00b", False, False), ("   ", True, False),
+                                        ("caf\u00e9 \u2603", True, True), ("\x7f", False, False)]:
+        assert bool(re.fullmatch(plain, text)) is ok_plain, text
+        assert bool(re.fullmatch(nonblank, text)) is ok_nonblank, text

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from chalicelib.shared.errors import ValidationFailed
-from chalicelib.shared.schema import Invalid, Object, Required, String
+from chalicelib.shared.schema import NONBLANK_TEXT, Invalid, Object, Required, String
 
 USERID_PATTERN = r"[A-Za-z0-9_-]+"
 EMAIL_PATTERN = (r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -22,7 +22,7 @@ EMAIL_PATTERN = (r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-
 
 USERID = String(1, 128, pattern=USERID_PATTERN,
                 description="Letters, digits, '-' and '_' (meant to be the Cognito sub of a login).")
-NAME = String(1, 256, pattern=r".*\S.*", description="Display name; not blank.")
+NAME = String(1, 256, pattern=NONBLANK_TEXT, description="Display name; not blank, no control characters.")
 EMAIL = String(3, 254, pattern=EMAIL_PATTERN, format="email", description="Optional contact address.")
 
 CREATE_USER = Object({"name": Required(NAME), "email": EMAIL, "userid": USERID},

@@ -16,7 +16,7 @@ class Observability:
     def __init__(self, settings: Settings) -> None:
         self.logger = Logger(service=settings.service_name)
         self.metrics = Metrics(namespace=settings.metrics_namespace, service=settings.service_name)
-        self.tracer = Tracer(service=settings.service_name)
+        self.tracer = Tracer(service=settings.service_name, patch_modules=["botocore"])
         self._cold = True
 
     def count(self, name: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from chalicelib.shared.errors import Conflict, Forbidden, NotFound, Unauthorized
 from chalicelib.shared.pagination import decode_token, encode_token
 
-from .models import CreateUser, UpdateUser
+from .models import CreateUser, UpdateUser, is_valid_userid
 from .repository import User, UserAlreadyExists, UsersRepository
 
 DEFAULT_LIMIT = 50
@@ -73,7 +73,8 @@ class UsersService:
     def list_users(self, caller: Caller, limit: int, next_token: Optional[str]) -> Tuple[List[User], Optional[str]]:
         """One page of users and the token for the next one (None on the last page)."""
         caller.require_admin()
-        start = decode_token(next_token, ["userid"]) if next_token is not None else None
+        start = decode_token(next_token, ["userid"], valid={"userid": is_valid_userid}) \
+            if next_token is not None else None
         items, last = self.repository.scan(limit, start)
         return [ordered(item) for item in items], (encode_token(last) if last else None)
 
