@@ -1,0 +1,344 @@
+"""Schemathesis fuzzing of both APIs from their committed OpenAPI documents (issue 6, "Bad input").
+
+For every operation of users_app/openapi.json and orders_app/openapi.json: schema-conforming
+(positive) and schema-violating (negative) cases, bounded (FUZZ_EXAMPLES per operation and mode,
+no deadline, a fixed seed unless FUZZ_RANDOM=1), sent to the local stack with a fresh user's
+token (an admin's on admin routes). Operations with a path parameter run twice: with generated
+ids and with the id of a record the fuzz user owns, so edits, cancels, acknowledges and deletes
+really get accepted. Checked for every response: no 5xx, every 4xx has the JSON error shape, no
+negative case is accepted, no schema-valid body is refused by validation (cross-field rules
+aside: the document and the models agree). Then the stored data must be exactly what the
+accepted (2xx) writes said: every accepted write is logged, and the tables are diffed against the
+model built from the log (the fresh user's orders, every user record a logged write touched).
+Skips with a reason when an OpenAPI document is missing. FUZZ_DEBUG=1 prints every case.
+"""
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+import requests
+
+from tests import attacks
+
+pytestmark = pytest.mark.integration
+
+schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is pinned in requirements-dev.txt")
+from boto3.dynamodb.types import TypeDeserializer  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis.errors import Unsatisfiable  # noqa: E402
+from schemathesis.generation import GenerationMode  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENTS = {"users": ROOT / "users_app" / "openapi.json", "orders": ROOT / "orders_app" / "openapi.json"}
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+NEGATIVE_EXAMPLES = max(1, EXAMPLES // 2)
+ADMIN_OPERATIONS = {("users", "GET", "/users"), ("users", "POST", "/users"),
+                    ("orders", "POST", "/orders/{orderId}/acknowledge")}
+TIMEOUT = 15
+
+
+@dataclass
+class Write:
+    api: str
+    method: str
+    path: str      # as sent
+    status: int
+    body: Any      # the parsed 2xx response
+
+
+@dataclass
+class FuzzLog:
+    sent: int = 0
+    by_status: Dict[int, int] = field(default_factory=dict)
+    writes: List[Write] = field(default_factory=list)
+    problems: List[str] = field(default_factory=list)
+    accepted_negative: List[str] = field(default_factory=list)
+    rejected_positive: List[Tuple[str, Dict[str, str], str]] = field(default_factory=list)  # (operation, Fields, body)
+
+
+LOG = FuzzLog()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fuzz_summary(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if not LOG.sent:
+        return
+    statuses = ", ".join(f"{k}: {v}" for k, v in sorted(LOG.by_status.items()))
+    line = (f"fuzz: {LOG.sent} cases sent ({statuses}); {len(LOG.writes)} accepted writes; "
+            f"{len(LOG.problems)} problems; {len(LOG.accepted_negative)} negative cases accepted; "
+            f"{len(LOG.rejected_positive)} schema-valid bodies refused")
+    capman = request.config.pluginmanager.getplugin("capturemanager")
+    if capman is not None:
+        with capman.global_and_fixture_disabled():
+            print("\n" + line)
+
+
+def load(api: str) -> Any:
+    path = DOCUMENTS[api]
+    if not path.exists():
+        pytest.skip(f"{path.relative_to(ROOT)} does not exist yet (generate it with deploy/openapi.py)")
+    return schemathesis.openapi.from_dict(without_security(json.loads(path.read_text())))
+
+
+def without_security(document: Dict[str, Any]) -> Dict[str, Any]:
+    """The document minus its security requirements: the fuzzer sends a real token itself (the
+    auth suite covers bad tokens), so schemathesis must not generate or drop Authorization."""
+    document.pop("security", None)
+    document.get("components", {}).pop("securitySchemes", None)
+    for item in document["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                operation.pop("security", None)
+    return document
+
+
+def declared_query(api: str, method: str, template: str) -> set:
+    operation = json.loads(DOCUMENTS[api].read_text())["paths"][template][method.lower()]
+    return {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+
+
+@pytest.fixture(scope="module")
+def fuzzers(stack: Any) -> Dict[str, Any]:
+    """A fresh user (whose items are the diff's scope), an admin, and a record of each kind they own."""
+    user, admin = stack.new_user(), stack.new_user(admin=True)
+    profile = requests.put(f"{stack.users_url}/users/{user.sub}", json={"name": "Fuzz Owner"},
+                           headers={"Authorization": user.id_token}, timeout=TIMEOUT)
+    assert profile.status_code == 200, profile.text
+    LOG.writes.append(Write("users", "PUT", f"/users/{user.sub}", 200, json.loads(profile.content,
+                                                                                   parse_float=Decimal)))
+    seeds = {}
+    for method in ("GET", "PUT", "DELETE", "POST"):  # one order per operation on /orders/{orderId}[...]
+        order = {"orderId": f"fuzz-seed-{method.lower()}", "restaurantId": 1, "totalAmount": 3,
+                 "orderItems": [{"id": 1, "name": "Seed", "price": 3, "quantity": 1}]}
+        created = requests.post(f"{stack.orders_url}/orders", json=order, headers={"Authorization": user.id_token},
+                                timeout=TIMEOUT)
+        assert created.status_code == 200, created.text
+        LOG.writes.append(Write("orders", "POST", "/orders", 200, json.loads(created.content, parse_float=Decimal)))
+        seeds[method] = order["orderId"]
+    return {"user": user, "admin": admin, "orders": seeds}
+
+
+def operations(api: str) -> List[Tuple[str, str]]:
+    """(METHOD, path template) of every operation in the document (for parametrize ids)."""
+    path = DOCUMENTS[api]
+    if not path.exists():
+        return [("SKIP", "missing")]
+    document = json.loads(path.read_text())
+    return [(method.upper(), template) for template, item in document["paths"].items()
+            for method in item if method in ("get", "put", "post", "delete", "patch")]
+
+
+def base_url(stack: Any, api: str) -> str:
+    return stack.users_url if api == "users" else stack.orders_url
+
+
+def header(response: Any, name: str) -> str:
+    """A response header (schemathesis keeps every header as a list of values)."""
+    for key, value in response.headers.items():
+        if key.lower() == name:
+            return value[0] if isinstance(value, list) else value
+    return ""
+
+
+# Rules a JSON schema cannot state (they compare a body field with the path or the caller).
+CROSS_FIELD = ("must equal the user id in the path", "caller's own id", "must be omitted or be the caller")
+
+
+def record(api: str, case: Any, response: Any, mode: GenerationMode) -> None:
+    LOG.sent += 1
+    LOG.by_status[response.status_code] = LOG.by_status.get(response.status_code, 0) + 1
+    where = f"{api} {case.method} {case.formatted_path} ({mode.value})"
+    if os.environ.get("FUZZ_DEBUG"):
+        print("FUZZ", response.status_code, where, repr(case.query)[:200], repr(case.body)[:200], response.content[:150])
+    if response.status_code >= 500:
+        LOG.problems.append(f"{where}: {response.status_code} {response.content[:200]!r}")
+    elif response.status_code >= 400:
+        shape = attacks.error_shape_problem(response.status_code, header(response, "content-type"), response.content)
+        if not shape and mode is GenerationMode.POSITIVE and response.status_code == 400:
+            body = json.loads(response.content)
+            fields = body.get("Fields") or {}
+            if body["Code"] == "ValidationError" and not any(rule in str(why) for why in fields.values()
+                                                             for rule in CROSS_FIELD):
+                LOG.rejected_positive.append((f"{api} {case.method} {case.operation.path}", fields, repr(case.body)))
+        if shape:
+            LOG.problems.append(f"{where}: {response.status_code} {shape} body={response.content[:150]!r} "
+                                f"query={case.query!r}")
+    elif 200 <= response.status_code < 300:
+        try:
+            body = json.loads(response.content, parse_float=Decimal)
+        except ValueError:
+            LOG.problems.append(f"{where}: {response.status_code} body is not JSON {response.content[:200]!r}")
+            return
+        if case.method in ("POST", "PUT", "DELETE"):
+            LOG.writes.append(Write(api, case.method, case.formatted_path, response.status_code, body))
+        unknown_query = set(case.query or {}) - declared_query(api, case.method, case.operation.path)
+        if mode is GenerationMode.NEGATIVE and not unknown_query:  # unknown query parameters are ignored
+            LOG.accepted_negative.append(f"{where}: body={case.body!r} query={case.query!r}")
+
+
+def fuzz_operation(stack: Any, fuzzers: Dict[str, Any], api: str, method: str, template: str,
+                   mode: GenerationMode, fixed_path: bool) -> None:
+    schema = load(api)
+    operation = schema[template][method]
+    admin = (api, method, template) in ADMIN_OPERATIONS
+    token = fuzzers["admin" if admin else "user"].id_token
+    path_parameters: Optional[Dict[str, str]] = None
+    body: Any = None
+    if fixed_path:
+        name = "userid" if api == "users" else "orderId"
+        path_parameters = {name: fuzzers["user"].sub if api == "users" else fuzzers["orders"][method]}
+    kwargs: Dict[str, Any] = {"path_parameters": path_parameters} if path_parameters else {}
+    if fixed_path and template.endswith("/acknowledge") and mode is GenerationMode.POSITIVE:
+        body = {"userId": fuzzers["user"].sub}
+        kwargs["body"] = body
+    strategy = operation.as_strategy(generation_mode=mode, **kwargs)
+    url = base_url(stack, api)
+
+    @settings(max_examples=EXAMPLES if mode is GenerationMode.POSITIVE else NEGATIVE_EXAMPLES, deadline=None,
+              database=None, derandomize=not os.environ.get("FUZZ_RANDOM"), phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(case=strategy)
+    def run(case: Any) -> None:
+        response = case.call(base_url=url, headers={"Authorization": token}, timeout=TIMEOUT)
+        record(api, case, response, mode)
+
+    try:
+        run()
+    except Unsatisfiable:
+        pytest.skip("nothing to vary: with the path fixed this operation has no other input")
+
+
+def cases() -> List[Any]:
+    out = []
+    for api in ("users", "orders"):
+        for method, template in operations(api):
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                variants = [False, True] if "{" in template else [False]
+                for fixed in variants:
+                    out.append(pytest.param(api, method, template, mode, fixed,
+                                            id=f"{api}:{method} {template}:{mode.value}{':own-id' if fixed else ''}"))
+    # deletes last, so the other operations find the fuzz user's records
+    return sorted(out, key=lambda p: p.values[1] == "DELETE")
+
+
+@pytest.mark.parametrize("api,method,template,mode,fixed_path", cases())
+def test_fuzz_operation(stack: Any, fuzzers: Dict[str, Any], api: str, method: str, template: str,
+                        mode: GenerationMode, fixed_path: bool) -> None:
+    if method == "SKIP":
+        load(api)  # skips with the reason
+    before = len(LOG.problems)
+    fuzz_operation(stack, fuzzers, api, method, template, mode, fixed_path)
+    new = LOG.problems[before:]
+    assert not new, "\n".join(new[:20])
+
+
+# -- the stored data is exactly what the accepted writes said --------------------------------
+
+_DESERIALIZE = TypeDeserializer()
+
+
+def plain(item: Dict[str, Any]) -> Dict[str, Any]:
+    return {name: _DESERIALIZE.deserialize(value) for name, value in item.items()}
+
+
+def normalised(value: Any) -> Any:
+    """Numbers compared by value (1 == 1.0 == Decimal('1')); sets (none expected) as sorted lists."""
+    if isinstance(value, dict):
+        return {k: normalised(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [normalised(v) for v in value]
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return Decimal(value).normalize()
+    return value
+
+
+def orders_model(user_sub: str) -> Tuple[Dict[str, Any], List[str]]:
+    """orderId -> the document the last accepted write returned; and replay mismatches."""
+    model: Dict[str, Any] = {}
+    created: Dict[str, Any] = {}
+    problems = []
+    for write in LOG.writes:
+        if write.api != "orders":
+            continue
+        doc = write.body
+        if not isinstance(doc, dict) or doc.get("userId") != user_sub:
+            continue  # the admin's acknowledges of other users' orders cannot happen (404), others' writes n/a
+        order_id = doc["orderId"]
+        if write.method == "POST" and write.path == "/orders":
+            if order_id in created:
+                # an idempotent replay: the first response again, byte for byte; not a write
+                if normalised(doc) != normalised(created[order_id]):
+                    problems.append(f"replay of {order_id} returned {doc} instead of {created[order_id]}")
+                continue
+            created[order_id] = doc
+        model[order_id] = doc
+    return model, problems
+
+
+def users_model() -> Dict[str, Optional[Dict[str, Any]]]:
+    model: Dict[str, Optional[Dict[str, Any]]] = {}
+    for write in LOG.writes:
+        if write.api != "users":
+            continue
+        if write.method == "DELETE":
+            model[write.path.rsplit("/", 1)[1]] = None
+        else:
+            model[write.body["userid"]] = write.body
+    return model
+
+
+def test_stored_data_is_exactly_what_accepted_writes_said(stack: Any, fuzzers: Dict[str, Any]) -> None:
+    if not LOG.sent:
+        pytest.skip("no fuzz cases ran (see the skipped fuzz tests)")
+    user = fuzzers["user"]
+    model, replay_problems = orders_model(user.sub)
+    assert not replay_problems, "\n".join(replay_problems[:10])
+    pages = stack.ddb.get_paginator("query").paginate(
+        TableName=stack.table("OrdersTable"), KeyConditionExpression="userId = :u",
+        ExpressionAttributeValues={":u": {"S": user.sub}}, ConsistentRead=True)
+    stored = {item["orderId"]: item for page in pages for item in (plain(i) for i in page["Items"])}
+    assert sorted(stored) == sorted(model), "orders stored vs. accepted creates differ"
+    diffs = [f"{order_id}: stored {stored[order_id]['data']} != last accepted {model[order_id]}"
+             for order_id in model if normalised(stored[order_id]["data"]) != normalised(model[order_id])]
+    assert not diffs, "\n".join(diffs[:10])
+    users = users_model()
+    assert user.sub in users
+    mismatched = []
+    for userid, expected in users.items():
+        item = stack.ddb.get_item(TableName=stack.table("UsersTable"), Key={"userid": {"S": userid}},
+                                  ConsistentRead=True).get("Item")
+        got = plain(item) if item else None
+        if normalised(got) != normalised(expected):
+            mismatched.append(f"{userid!r}: stored {got} != last accepted {expected}")
+    assert not mismatched, "\n".join(mismatched[:10])
+
+
+INDEX = re.compile(r"\[\d+\]")
+
+
+def test_every_schema_valid_body_passes_validation() -> None:
+    """A body the published schema allows is not refused by the models (cross-field rules aside):
+    the document says exactly what the code accepts."""
+    if not LOG.sent:
+        pytest.skip("no fuzz cases ran")
+    reasons: Dict[str, int] = {}
+    for operation, fields, _ in LOG.rejected_positive:
+        for name, why in fields.items():
+            key = f"{operation} {INDEX.sub('[]', name)}: {why}"
+            reasons[key] = reasons.get(key, 0) + 1
+    examples = [f"{operation}: {body} -> {fields}" for operation, fields, body in LOG.rejected_positive[:3]]
+    assert not LOG.rejected_positive, "\n".join(f"{n}x {why}" for why, n in sorted(reasons.items())) + \
+        "\nfor example:\n" + "\n".join(examples)
+
+
+def test_no_negative_case_was_accepted() -> None:
+    """A case that violates the published schema must be refused: the document and the code agree."""
+    if not LOG.sent:
+        pytest.skip("no fuzz cases ran")
+    assert not LOG.accepted_negative, "\n".join(LOG.accepted_negative[:20])
