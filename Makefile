@@ -72,3 +72,23 @@ deploy: package
 admin: $(VENV)/.installed
 	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=you@example.com [STAGE=local|dev|prod]"; exit 2; }
 	@$(PY) -m deploy.admin --email "$(EMAIL)" --stage $(ADMIN_STAGE)
+
+# ---- performance (issue 7): cold start, warm path, authorizer, artifact sizes; see deploy/bench.py ----
+# Reuses deploy/build/<app>/dev when fresh (else packages it). BENCH_ARGS e.g. "--quick" or "--runs 25 --strict".
+bench: deps
+	@$(PY) -m deploy.bench --json deploy/build/bench.json $(BENCH_ARGS)
+
+# ---- load run (deploy/load.py) ----
+# `make load`: the full bounded load run (60 s, 20 concurrent clients) against `make up`'s stack,
+# then the exactly-once audit; fails unless 0 lost, 0 duplicated and 0 5xx. A stack that is already
+# running is used and left running; otherwise `make up` starts one and `make down` stops it after.
+# Change the run with LOAD_ARGS, e.g. make load LOAD_ARGS="--duration 30 --clients 10 --max-requests 5000".
+LOAD_ARGS ?=
+load: deps
+	@if $(PY) -m deploy.load --check-running; then \
+		$(PY) -m deploy.load $(LOAD_ARGS); \
+	else \
+		$(MAKE) --no-print-directory up || exit 1; \
+		$(PY) -m deploy.load $(LOAD_ARGS); rc=$$?; \
+		$(MAKE) --no-print-directory down; exit $$rc; \
+	fi

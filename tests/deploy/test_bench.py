@@ -1,0 +1,77 @@
+"""The benchmark's smallest form (`python -m deploy.bench --quick`), so `make bench` cannot rot.
+
+No timing assertions: only that numbers come out, that the DynamoDB round trips per route, the
+modules compiled from source at a (b) cold start and the JWKS fetches of a warm authorizer are
+what issue 7 requires, and that nothing the Lambda runtime provides is in the built artifacts.
+Packages in deploy/build/<app>/dev are reused when fresh (see deploy.bench.package_is_fresh).
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+
+from deploy.bench import ROOT, ROUTE_TARGETS
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    proc = subprocess.run([sys.executable, "-m", "deploy.bench", "--quick", "--runs", "2", "--iterations", "5",
+                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Targets" in proc.stdout
+    return json.loads(Path(out).read_text())
+
+
+def test_cold_start_numbers_and_no_compiles_after_the_build_step(results: Dict[str, Any]) -> None:
+    for app, per in results["cold"]["apps"].items():
+        for kind in "abc":
+            assert per[kind]["total_ms"] > 0 and len(per[kind]["samples_ms"]) == 2, (app, kind)
+        assert per["b_over_c"] > 0 and per["cut"] is not None
+        assert per["b"]["compiled_from_source"]["ours"] == 0, per["b"]["compiled_from_source"]
+        # The counter works: chalice's raw package ships no bytecode, so (a) compiles our modules.
+        assert per["a"]["compiled_from_source"]["ours"] > 0, per["a"]["compiled_from_source"]
+        assert per["b"]["botocore_from"] == "runtime", "the runtime's botocore must not be shadowed in (b)"
+
+
+def test_round_trips_per_route(results: Dict[str, Any]) -> None:
+    for app, targets in ROUTE_TARGETS.items():
+        warm = results["warm"][app]
+        assert warm["hook_total_sends"] > 0, "the before-send hook counted nothing: it is broken"
+        assert warm["clients_at_import"] == 1, "one DynamoDB client per container (idempotency layer included)"
+        assert set(warm["routes"]) == set(targets)
+        for route, target in targets.items():
+            data = warm["routes"][route]
+            app_trips = (data["app"]["round_trips_min"], data["app"]["round_trips_max"])
+            if (app, route) == ("orders", "create"):
+                assert 1 <= app_trips[0] and app_trips[1] <= target, (app, route, app_trips)
+            else:
+                assert app_trips == (target, target), (app, route, app_trips)
+            assert data["app"]["clients_created"] == 0, (app, route)
+            assert data["app"]["p50_ms"] > 0 and data["raw"]["p50_ms"] > 0
+            assert data["raw"]["round_trips_min"] >= 1
+
+
+def test_authorizer_makes_no_network_call_when_warm(results: Dict[str, Any]) -> None:
+    auth = results["authorizer"]
+    assert auth["jwks_fetches_cold"] == 1
+    assert auth["jwks_fetches_warm"] == 0
+    assert auth["authorizer"]["p50_us"] > 0 and auth["bare"]["p50_us"] > 0
+
+
+def test_no_runtime_package_in_built_artifacts(results: Dict[str, Any]) -> None:
+    for app, art in results["artifacts"].items():
+        for label in ("deployment", "layer"):
+            assert art["b"][label]["runtime_provided"] == [], (app, label)
+        assert set(art["b"]["deployment"]["not_our_code"]) <= {"chalice"}, art["b"]["deployment"]
+        assert art["a"]["layer"]["runtime_provided"], "the detector finds aws-xray-sdk's botocore in (a)"
+
+
+def test_every_non_timing_target_passes(results: Dict[str, Any]) -> None:
+    failed = [c for c in results["checks"] if not c["timing"] and not c["pass"]]
+    assert not failed, failed
