@@ -1,39 +1,28 @@
-"""Real RS256 Cognito-like tokens signed by a key generated for the test run, and a verifier
-that fetches its JWKS through a fake fetch function (no network)."""
-import json
-import time
-from typing import Any, Dict, Iterable, Optional
+"""The users tests' view of tests/jwtkit.py: real RS256 Cognito-like tokens signed by a key made
+for the test run, and a verifier that fetches its JWKS through a fake fetch (no network)."""
+from typing import Any, Iterable, Optional
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
+from tests import jwtkit
 
-ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_UnitTest"
-CLIENT_ID = "unit-test-client"
-KID = "unit-test-kid"
+ISSUER = jwtkit.ISSUER
+CLIENT_ID = jwtkit.CLIENT_ID
+KID = jwtkit.KID
 ADMIN_GROUP = "apiAdmins"
-
-_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-_OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def jwks() -> bytes:
-    jwk = json.loads(RSAAlgorithm.to_jwk(_KEY.public_key()))
-    jwk.update(kid=KID, alg="RS256", use="sig")
-    return json.dumps({"keys": [jwk]}).encode()
+    return jwtkit.jwks_bytes()
 
 
 def token(subject: str, groups: Optional[Iterable[str]] = None, *, foreign_key: bool = False,
           **overrides: Any) -> str:
-    now = int(time.time())
-    claims: Dict[str, Any] = {"sub": subject, "iss": ISSUER, "aud": CLIENT_ID, "token_use": "id",
-                              "iat": now, "exp": now + 3600, "email": f"{subject}@example.com"}
-    if groups is not None:
-        claims["cognito:groups"] = list(groups)
+    """An ID token for `subject`; `overrides` replace claims (None removes one); `foreign_key`
+    signs with a key the JWKS does not hold, under the real kid."""
+    claims = jwtkit.claims(sub=subject, groups=None if groups is None else list(groups),
+                           email=f"{subject}@example.com")
     claims.update(overrides)
-    claims = {k: v for k, v in claims.items() if v is not None}
-    key = _OTHER_KEY if foreign_key else _KEY
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": KID})
+    return jwtkit.token(payload={k: v for k, v in claims.items() if v is not None},
+                        key="attacker" if foreign_key else "main")
 
 
 def verifier(verifier_cls: Any, cache_cls: Any, fail: bool = False) -> Any:
