@@ -1,7 +1,9 @@
 """Order storage: a small interface, its DynamoDB implementation and an in-memory fake.
 
 Items are stored as the workshop stores them: `{userId, orderId, data: {order document}}`, plus
-`requestHash` beside `data` (the fingerprint of the create request). Every write is a single
+beside `data`: `requestHash` (the fingerprint of the create request) and `lastWrite` (a fresh id per
+update, so that when the SDK retries an update whose first attempt was applied but timed out, the
+failed condition of the retry is recognised as our own write, not a conflict). Every write is a single
 conditional request; when its condition fails, the current item comes back with the failure
 (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), so callers never read before they write.
 The fake implements exactly the same semantics (and the same number types: ints come back as
@@ -9,6 +11,7 @@ Decimal, as from DynamoDB), so the service's rules can be tested against either.
 """
 import copy
 import threading
+import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -106,9 +109,10 @@ class DynamoOrderRepository(OrderRepository):
 
     def update(self, user_id: str, order_id: str, changes: Mapping[str, Any],
                expected: Mapping[str, Any], order_time_from: Optional[str] = None) -> UpdateOutcome:
-        names: Dict[str, str] = {"#d": "data"}
-        values: Dict[str, Any] = {}
-        sets: List[str] = []
+        write_id = uuid.uuid4().hex
+        names: Dict[str, str] = {"#d": "data", "#w": "lastWrite"}
+        values: Dict[str, Any] = {":w": {"S": write_id}}
+        sets: List[str] = ["#w = :w"]
         conditions = ["attribute_exists(orderId)"]
         for i, (field, value) in enumerate(changes.items()):
             names[f"#s{i}"] = field
@@ -134,6 +138,8 @@ class DynamoOrderRepository(OrderRepository):
                 if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                     return UpdateOutcome()  # no item at all
                 raise
+            if old.get("lastWrite") == write_id:  # an earlier attempt of this very call was applied
+                return UpdateOutcome(document=old.get("data", {}))
             return UpdateOutcome(current=old.get("data", {}))
         return UpdateOutcome(document=from_item(response["Attributes"])["data"])
 
@@ -202,6 +208,7 @@ class InMemoryOrderRepository(OrderRepository):
                 return UpdateOutcome(current=self._roundtrip(item)["data"])
             new = copy.deepcopy(item)
             new["data"].update(copy.deepcopy(dict(changes)))
+            new["lastWrite"] = uuid.uuid4().hex
             self._items[(user_id, order_id)] = self._roundtrip(new)
             return UpdateOutcome(document=self._roundtrip(new)["data"])
 

@@ -38,7 +38,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         service_name=env_str("POWERTOOLS_SERVICE_NAME", "orders", env=source),
         metrics_namespace=env_str("POWERTOOLS_METRICS_NAMESPACE", "ServerlessWorkshop", env=source),
         ddb_connect_timeout=env_float("DDB_CONNECT_TIMEOUT", 1.0, 0.05, 30.0, env=source),
-        ddb_read_timeout=env_float("DDB_READ_TIMEOUT", 2.0, 0.05, 30.0, env=source),
+        ddb_read_timeout=env_float("DDB_READ_TIMEOUT", 1.0, 0.05, 30.0, env=source),
         ddb_max_attempts=env_int("DDB_MAX_ATTEMPTS", 2, 1, 10, env=source),
         local_debug=local_debug,
         local_create_delay_ms=env_int("LOCAL_CREATE_DELAY_MS", 0, 0, 10000, env=source) if local_debug else 0,

@@ -14,9 +14,11 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-def dynamodb_client(connect_timeout: float = 1.0, read_timeout: float = 2.0, max_attempts: int = 2) -> Any:
+def dynamodb_client(connect_timeout: float = 1.0, read_timeout: float = 1.0, max_attempts: int = 2) -> Any:
+    """A DynamoDB client that gives up after `max_attempts` calls in all (botocore's `max_attempts`
+    would count retries only) of at most connect + read timeout each."""
     config = Config(connect_timeout=connect_timeout, read_timeout=read_timeout,
-                    retries={"max_attempts": max_attempts, "mode": "standard"},
+                    retries={"total_max_attempts": max_attempts, "mode": "standard"},
                     tcp_keepalive=True)
     # boto3's default session: one place where a botocore event hook sees every client (the benchmark
     # counts DynamoDB round trips that way, the idempotency layer's included).

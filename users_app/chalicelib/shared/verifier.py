@@ -100,12 +100,14 @@ class JwksCache:
     """RSA public keys by `kid`, fetched lazily from `url`."""
 
     def __init__(self, url: str, ttl: float = 3600.0, timeout: float = 2.0,
-                 refetch_interval: float = 30.0, clock: Callable[[], float] = time.monotonic,
+                 refetch_interval: float = 30.0, cold_retry_interval: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic,
                  fetch: Callable[[str, float], bytes] = _fetch_url) -> None:
         self.url = url
         self.ttl = ttl
         self.timeout = timeout
         self.refetch_interval = refetch_interval
+        self.cold_retry_interval = cold_retry_interval  # with nothing cached, retry soon after a failure
         self._clock = clock
         self._fetch = fetch
         self._keys: Dict[str, Any] = {}
@@ -138,7 +140,8 @@ class JwksCache:
         with self._lock:
             key = self._keys.get(kid)
             fresh = self._fetched_at is not None and now - self._fetched_at < self.ttl
-            recently_tried = self._attempted_at is not None and now - self._attempted_at < self.refetch_interval
+            interval = self.refetch_interval if self._fetched_at is not None else self.cold_retry_interval
+            recently_tried = self._attempted_at is not None and now - self._attempted_at < interval
             if (key is None or not fresh) and not recently_tried:
                 self._refresh()
                 key = self._keys.get(kid)

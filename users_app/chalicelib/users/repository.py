@@ -62,8 +62,12 @@ class DynamoUsersRepository:
                                   ConditionExpression="attribute_not_exists(userid)",
                                   ReturnValuesOnConditionCheckFailure="ALL_OLD")
         except self._errors.ConditionalCheckFailedException as exc:
-            old = exc.response.get("Item")
-            raise UserAlreadyExists(from_item(old) if old else None) from None
+            old = from_item(exc.response["Item"]) if exc.response.get("Item") else None
+            if old == from_item(to_item(user)):
+                # The SDK retried a put whose first attempt was applied (then timed out): the item is
+                # ours, to the microsecond of its createdAt, so this create succeeded.
+                return old
+            raise UserAlreadyExists(old) from None
         return dict(user)
 
     def upsert(self, userid: str, name: str, email: Optional[str], now: str) -> User:
