@@ -141,6 +141,7 @@ class StackConfig:
     detach: bool = False             # children outlive this process (`up`); else they get SIGTERM when it dies
     apps_to_console: bool = False    # app logs to our stdout (`run`) instead of logs/<app>.log
     write_state: bool = True         # outputs.json + stack.json in state_dir
+    extra_app_env: Dict[str, str] = field(default_factory=dict)  # e.g. LOCAL_CREATE_DELAY_MS for tests
 
 
 class Stack:
@@ -204,13 +205,7 @@ class Stack:
                                  f"run `make down` first")
 
         # 1. DynamoDB Local and moto's server, started together.
-        db_args = ["-dbPath", str(self.state_dir / "dynamodb")] if cfg.persistent else ["-inMemory"]
-        if cfg.persistent:
-            (self.state_dir / "dynamodb").mkdir(exist_ok=True)
-        self._spawn("dynamodb", [
-            "java", f"-Djava.library.path={lib / 'DynamoDBLocal_lib'}", *java_launcher(lib),
-            "-port", str(cfg.ports["dynamodb"]), "-sharedDb", "-disableTelemetry", *db_args,
-        ], env={})
+        self._spawn_dynamodb(lib)
         self._spawn("cognito", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
                                 "-p", str(cfg.ports["cognito"])],
                     env=cognito.moto_env(self.recording_file if cfg.persistent else None))
@@ -244,6 +239,7 @@ class Stack:
             "JWT_ISSUER": cognito.issuer(pool.pool_id),
             "JWKS_URL": cognito.jwks_url(idp_url, pool.pool_id),
             "PYTHONUNBUFFERED": "1",
+            **cfg.extra_app_env,
         }
         for app in cfg.apps:
             self._spawn(app, [sys.executable, "-m", "deploy.local.server", app,
@@ -279,6 +275,29 @@ class Stack:
         if cfg.write_state:
             self._write_state()
         return self.outputs
+
+    def _spawn_dynamodb(self, lib: Path) -> None:
+        db_args = ["-dbPath", str(self.state_dir / "dynamodb")] if self.config.persistent else ["-inMemory"]
+        if self.config.persistent:
+            (self.state_dir / "dynamodb").mkdir(exist_ok=True)
+        self._spawn("dynamodb", [
+            "java", f"-Djava.library.path={lib / 'DynamoDBLocal_lib'}", *java_launcher(lib),
+            "-port", str(self.config.ports["dynamodb"]), "-sharedDb", "-disableTelemetry", *db_args,
+        ], env={})
+
+    def restart_dynamodb(self) -> None:
+        """Start DynamoDB Local again (same port and data) after it was stopped: for fault tests."""
+        self._spawn_dynamodb(dynamodb_lib_dir())
+        self._wait("dynamodb", self.endpoint("dynamodb"))
+
+    def worker_pids(self, app: str) -> List[int]:
+        """The PIDs of `app`'s gateway workers (children of its server process)."""
+        pid = self.procs[app].pid
+        try:
+            text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        except OSError:
+            return []
+        return sorted(int(p) for p in text.split())
 
     def _spawn(self, name: str, cmd: List[str], env: Dict[str, str], console: bool = False) -> None:
         full_env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}

@@ -41,29 +41,12 @@ TIMEOUT = 20
 
 # -- a stack with special settings (shared with test_faults) ---------------------------------------
 
-@contextlib.contextmanager
-def patched_environ(env: Dict[str, str]) -> Iterator[None]:
-    """`Stack` gives its children our environment: set extra app settings only while it starts.
-    (Stack has no hook for extra worker environment yet.)"""
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def start_special_stack(state_dir: Path, workers: int, persistent: bool,
                         env: Dict[str, str]) -> Tuple[Stack, StackHandle]:
     ports = {name: free_port() for name in ("dynamodb", "cognito", *APPS)}
     local = Stack(StackConfig(state_dir=state_dir, ports=ports, persistent=persistent, workers=workers,
-                              detach=False, apps_to_console=False, write_state=False))
-    with patched_environ(env):
-        local.start()
+                              detach=False, apps_to_console=False, write_state=False, extra_app_env=env))
+    local.start()
 
     def output(app: str) -> str:
         try:
