@@ -26,9 +26,14 @@ Clock = Callable[[], datetime]
 class MetricSink(Protocol):
     def add_metric(self, name: str, unit: str, value: float) -> Any: ...
 
+    def add_metadata(self, key: str, value: Any) -> Any: ...
+
 
 class _NoMetrics:
     def add_metric(self, name: str, unit: str, value: float) -> None:
+        return None
+
+    def add_metadata(self, key: str, value: Any) -> None:
         return None
 
 
@@ -86,6 +91,7 @@ class OrderService:
                     "status": PLACED, "orderTime": format_time(self._clock())}
         existing = self._repo.put_new(document, request["requestHash"])
         if existing is None:
+            self._metrics.add_metadata(key="orderId", value=order.order_id)  # ties the EMF line to its order
             self._metrics.add_metric(name="SuccessfulOrder", unit="Count", value=1)
             self._metrics.add_metric(name="OrderTotal", unit="None", value=float(order.total_amount))
             return present(document)

@@ -33,9 +33,13 @@ class FakeClock:
 class MetricsRecorder:
     def __init__(self) -> None:
         self.added: list = []
+        self.metadata: Dict[str, Any] = {}
 
     def add_metric(self, name: str, unit: str, value: float) -> None:
         self.added.append((name, value))
+
+    def add_metadata(self, key: str, value: Any) -> None:
+        self.metadata[key] = value
 
     def names(self) -> list:
         return [name for name, _ in self.added]

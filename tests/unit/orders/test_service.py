@@ -36,6 +36,7 @@ def test_create_places_order_with_server_time(orders, svc, metrics):
                                   {"id": 2, "name": "Pizza - SMALL", "price": Decimal("4.99"), "quantity": 2}],
                    "totalAmount": Decimal("19.97"), "status": "PLACED", "orderTime": "2024-05-01T10:00:00Z"}
     assert metrics.added == [("SuccessfulOrder", 1), ("OrderTotal", 19.97)]
+    assert metrics.metadata == {"orderId": "order-1"}
 
 
 def test_replay_returns_identical_rendering_and_no_metrics(orders, svc, metrics, repo, clock):
