@@ -1,12 +1,23 @@
 """Test-wide safety: no test reaches real AWS unless told to.
 
-By default every test runs with fake credentials in us-east-1. The integration suite can be
-pointed at a deployed stage (INTEGRATION_OUTPUTS=outputs.json built from the stacks' outputs);
-only then are the caller's real credentials and region left alone.
+Every test runs with fake credentials in us-east-1, except when the integration suite is pointed at
+a deployed stage (INTEGRATION_OUTPUTS=outputs.json without local endpoints, i.e. built from the
+CloudFormation outputs by `make deploy`): only then are the caller's real credentials left alone.
 """
+import json
 import os
+from pathlib import Path
 
-if not os.environ.get("INTEGRATION_OUTPUTS"):
+
+def _targets_aws() -> bool:
+    path = os.environ.get("INTEGRATION_OUTPUTS")
+    if not path:
+        return False
+    outputs = json.loads(Path(path).read_text())
+    return not (outputs.get("DynamoDBEndpointUrl") or outputs.get("CognitoEndpointUrl"))
+
+
+if not _targets_aws():
     for _name, _value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

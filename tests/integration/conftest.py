@@ -5,7 +5,10 @@ By default the session starts its own stack with deploy.local.stack's `Stack` (t
 worker output captured to a file (`stack.server_output(app)`). Everything is stopped at the end.
 
 With INTEGRATION_OUTPUTS=path/to/outputs.json the tests run against that stack instead (a running
-`make up`, or a deployed stage whose file is built from the CloudFormation outputs, same keys).
+`make up`, or a deployed stage whose file is built from the CloudFormation outputs, same keys). There
+the session removes, at its end, exactly what it created: the Cognito users it signed up, and the user
+profiles and orders that its requests created (seen in the answers to successful creates); it never
+scans and wipes a table. Idempotency records expire by their TTL.
 
     stack.outputs, stack.users_url, stack.orders_url, stack.ddb, stack.table("OrdersTable"),
     stack.new_user(admin=False) -> User(email, password, sub, id_token, access_token),
@@ -20,6 +23,7 @@ from typing import Any, Callable, Dict, Iterator, Optional
 
 import boto3
 import pytest
+import requests
 from botocore.config import Config as BotoConfig
 
 from deploy.local import cognito
@@ -52,6 +56,9 @@ class StackHandle:
         self.idp = boto3.client("cognito-idp", region_name=region, config=boto,
                                 endpoint_url=outputs.get("CognitoEndpointUrl") or None)
         self._server_output = server_output
+        self.created_logins: Dict[str, str] = {}   # email -> sub
+        self.created_profiles: set = set()          # userid
+        self.created_orders: set = set()            # (userId, orderId)
 
     @property
     def pool_id(self) -> str:
@@ -75,8 +82,38 @@ class StackHandle:
         password = f"Pw-{uuid.uuid4().hex[:12]}Aa1"
         groups = [self.admin_group] if admin else []
         sub = cognito.ensure_user(self.idp, self.pool_id, email, password, groups)
+        self.created_logins[email] = sub
         tokens = cognito.login(self.idp, self.client_id, email, password)
         return User(email, password, sub, tokens["IdToken"], tokens["AccessToken"])
+
+    def note_response(self, method: str, url: str, status: int, body: Any) -> None:
+        """Remember what a successful create made, so that `remove_created` can delete it."""
+        if status != 200 or method not in ("POST", "PUT") or not isinstance(body, dict):
+            return
+        if url.startswith(self.users_url + "/users") and isinstance(body.get("userid"), str):
+            self.created_profiles.add(body["userid"])
+        elif url.startswith(self.orders_url + "/orders") and isinstance(body.get("orderId"), str) \
+                and isinstance(body.get("userId"), str):
+            self.created_orders.add((body["userId"], body["orderId"]))
+
+    def remove_created(self) -> None:
+        """Delete what this session created, item by item (never a scan-and-wipe)."""
+        orders = set(self.created_orders)
+        for sub in self.created_logins.values():  # also what tests wrote directly under their own users
+            for page in self.ddb.get_paginator("query").paginate(
+                    TableName=self.table("OrdersTable"), KeyConditionExpression="userId = :u",
+                    ExpressionAttributeValues={":u": {"S": sub}}, ProjectionExpression="orderId"):
+                orders.update((sub, item["orderId"]["S"]) for item in page.get("Items", []))
+        for user_id, order_id in sorted(orders):
+            self.ddb.delete_item(TableName=self.table("OrdersTable"),
+                                 Key={"userId": {"S": user_id}, "orderId": {"S": order_id}})
+        for userid in sorted(self.created_profiles | set(self.created_logins.values())):
+            self.ddb.delete_item(TableName=self.table("UsersTable"), Key={"userid": {"S": userid}})
+        for email in sorted(self.created_logins):
+            try:
+                self.idp.admin_delete_user(UserPoolId=self.pool_id, Username=email)
+            except self.idp.exceptions.UserNotFoundException:
+                pass
 
     def server_output(self, app: str) -> str:
         """Everything the app's gateway workers printed so far ("" for a stack we did not start)."""
@@ -105,7 +142,23 @@ def _read(path: Path) -> str:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
     existing = os.environ.get("INTEGRATION_OUTPUTS")
     if existing:
-        yield StackHandle(json.loads(Path(existing).read_text()))
+        handle = StackHandle(json.loads(Path(existing).read_text()))
+        original_send = requests.Session.send
+
+        def send(session: requests.Session, request: Any, **kwargs: Any) -> requests.Response:
+            response = original_send(session, request, **kwargs)
+            try:
+                body = response.json() if response.status_code == 200 else None
+            except ValueError:
+                body = None
+            handle.note_response(request.method or "", request.url or "", response.status_code, body)
+            return response
+        requests.Session.send = send  # type: ignore[method-assign]
+        try:
+            yield handle
+        finally:
+            requests.Session.send = original_send  # type: ignore[method-assign]
+            handle.remove_created()
         return
     local = start_local_stack(tmp_path_factory.mktemp("local-stack"))
     try:

@@ -194,7 +194,7 @@ def cast(stack: Any) -> Dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def foreign_pool_token(stack: Any) -> str:
+def foreign_pool_token(stack: Any) -> Iterator[str]:
     """A genuine ID token from a second user pool in the same Cognito (same signing key!)."""
     idp = stack.idp
     pool_id = idp.create_user_pool(PoolName=f"attacker-{uuid.uuid4().hex[:8]}",
@@ -208,9 +208,12 @@ def foreign_pool_token(stack: Any) -> str:
                           UserAttributes=[{"Name": "email", "Value": email}])
     idp.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=password, Permanent=True)
     idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=stack.admin_group)
-    tokens = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
-                               AuthParameters={"USERNAME": email, "PASSWORD": password})["AuthenticationResult"]
-    return tokens["IdToken"]
+    try:
+        tokens = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                   AuthParameters={"USERNAME": email, "PASSWORD": password})["AuthenticationResult"]
+        yield tokens["IdToken"]
+    finally:
+        idp.delete_user_pool(UserPoolId=pool_id)  # ours alone, and gone after the module
 
 
 @pytest.fixture(scope="module")

@@ -297,7 +297,7 @@ def _fire(stack: Any, user: Any, body: Dict[str, Any], count: int) -> List[reque
     return results
 
 
-def test_concurrent_identical_creates_make_one_order(stack, owner):
+def test_concurrent_identical_creates_make_one_order(stack, owner, local_stack_only):
     count = 24
     overlapped = False
     for _ in range(5):  # a round proves overlap when at least one duplicate was still in flight
@@ -323,7 +323,7 @@ def test_concurrent_identical_creates_make_one_order(stack, owner):
 
 class TestDynamoRepository(RepositoryContract):
     @pytest.fixture
-    def repo(self, stack):
+    def repo(self, stack, local_stack_only):
         use_app("orders_app", ENV)
         repository = app_module("orders_app", "chalicelib.orders.repository")
         return repository.DynamoOrderRepository(stack.ddb, stack.table("OrdersTable"))
@@ -336,7 +336,7 @@ class _Context:
         return 5000
 
 
-def test_round_trips_per_operation(stack):
+def test_round_trips_per_operation(stack, local_stack_only):
     use_app("orders_app", ENV)
     service_mod = app_module("orders_app", "chalicelib.orders.service")
     models = app_module("orders_app", "chalicelib.orders.models")
