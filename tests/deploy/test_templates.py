@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Set, Tuple
 
-import pytest
 
 from deploy.local.tables import table_specs
 from tests.deploy.conftest import Package, cfn_lint

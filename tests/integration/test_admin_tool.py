@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Dict
 
 import boto3
+from botocore.exceptions import ClientError
 import pytest
 import requests
 
@@ -42,6 +43,7 @@ def test_admin_login_is_created_then_reset(stack: Any, local_stack_only: None, t
     assert admin.main(["--email", email, "--stage", "local", "--outputs", str(outputs_file),
                        "--password", "N3w-Passw0rd!x"]) == 0
     assert capsys.readouterr().out.startswith("Reset admin")
-    with pytest.raises(Exception):
+    with pytest.raises(ClientError) as old_password:
         _login(stack, email, password)
+    assert old_password.value.response["Error"]["Code"] == "NotAuthorizedException"
     assert _login(stack, email, "N3w-Passw0rd!x")["IdToken"]

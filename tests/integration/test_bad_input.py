@@ -403,8 +403,8 @@ def test_odd_path_parameters_are_4xx(stack: Any, who: Dict[str, Any], api: str) 
         for method, path, body in routes:
             tok = who["admin"].id_token if path.endswith("/acknowledge") else token
             raw = json.dumps(body).encode() if body is not None else b""
-            jobs.append((f"{method} {path[:80]}", lambda method=method, path=path, raw=raw, tok=tok: raw_call(
-                base, method, path, tok, raw), (400, 403, 404, 405)))
+            jobs.append((f"{method} {path[:80]}", lambda base=base, method=method, path=path, raw=raw, tok=tok:
+                         raw_call(base, method, path, tok, raw), (400, 403, 404, 405)))
     run_all(jobs)
 
 
