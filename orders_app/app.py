@@ -13,12 +13,12 @@ from chalice import Chalice, CognitoUserPoolAuthorizer, Response
 from chalicelib.orders import idempotency, settings as settings_module
 from chalicelib.orders.models import (caller_from_claims, check_order_id, parse_acknowledge, parse_edit,
                                       parse_new_order, Caller)
-from chalicelib.orders.observability import Observability
 from chalicelib.orders.repository import DynamoOrderRepository, OrderRepository
 from chalicelib.orders.service import Clock, OrderService, utc_now
 from chalicelib.shared.aws import dynamodb_client
 from chalicelib.shared.claims import claims_from_context
 from chalicelib.shared.http import api_view, json_response, parse_json_object, query_int
+from chalicelib.shared.observability import Observability
 
 settings = settings_module.load()
 
@@ -28,18 +28,9 @@ app = Chalice(app_name="orders", configure_logs=False)
 app.log = logging.getLogger("orders.chalice")
 app.debug = settings.local_debug
 
-observability = Observability(settings.service_name, settings.metrics_namespace)
+observability = Observability(settings.service_name, settings.metrics_namespace, path_keys=("orderId",))
 observability.install(app)
 logger = observability.logger
-
-
-@app.middleware("http")
-def json_content_type(event: Any, get_response: Any) -> Response:
-    """Chalice's own error answers (e.g. its 415 for a non-JSON body) are JSON without saying so."""
-    response = get_response(event)
-    if not any(name.lower() == "content-type" for name in response.headers):
-        response.headers["Content-Type"] = "application/json"
-    return response
 
 
 ddb = dynamodb_client(settings.ddb_connect_timeout, settings.ddb_read_timeout, settings.ddb_max_attempts)

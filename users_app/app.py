@@ -11,10 +11,10 @@ from chalice import Chalice
 
 from chalicelib.shared.aws import dynamodb_client
 from chalicelib.shared.http import api_view, json_response, parse_json_object, query_int
+from chalicelib.shared.observability import Observability
 from chalicelib.shared.verifier import CognitoVerifier
 from chalicelib.users import models
 from chalicelib.users.auth import AUTHORIZER_TTL_SECONDS, authorize
-from chalicelib.users.observability import Observability
 from chalicelib.users.repository import DynamoUsersRepository
 from chalicelib.users.service import DEFAULT_LIMIT, MAX_LIMIT, Caller, UsersService
 from chalicelib.users.settings import load as load_settings
@@ -27,13 +27,9 @@ app = Chalice(app_name="users", configure_logs=False)
 # still go out through Powertools' JSON handler), and Powertools is built after it.
 app.log = logging.getLogger("users.chalice")
 app.debug = settings.local_debug
-obs = Observability(settings)
+obs = Observability(settings.service_name, settings.metrics_namespace)
+obs.install(app)
 logger = obs.logger
-
-
-@app.middleware("http")
-def observe(event: Any, get_response: Any) -> Any:
-    return obs.http_middleware(event, get_response)
 
 
 class Deps:

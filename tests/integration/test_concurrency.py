@@ -35,7 +35,7 @@ from tests.integration.conftest import StackHandle
 pytestmark = pytest.mark.integration
 
 WORKERS = 4
-CREATE_DELAY_MS = 300
+CREATE_DELAY_MS = 600  # long enough that simultaneous creates overlap even on a busy 2-core machine
 TIMEOUT = 20
 
 
@@ -143,11 +143,11 @@ def stored(h: StackHandle, user_id: str, order_id: str) -> List[Dict[str, Any]]:
 
 
 def handled(h: StackHandle, order_id: str) -> List[Dict[str, Any]]:
-    """The orders app's "request handled" log lines for `order_id`, each with its server-side
+    """The orders app's "request" log lines for `order_id`, each with its server-side
     `start` and `end` (epoch seconds; the line's timestamp minus its duration)."""
     found = []
     for line in h.server_output("orders_app").splitlines():
-        if not line.startswith("{") or '"request handled"' not in line or order_id not in line:
+        if not line.startswith("{") or '"message":"request"' not in line or order_id not in line:
             continue
         entry = json.loads(line)
         if entry.get("orderId") != order_id:

@@ -1,0 +1,82 @@
+# GENERATED from chalicelib_shared/observability.py by `make sync`. Do not edit: edit the source and run `make sync`.
+"""Logs, metrics and traces for a Chalice app: built once, wired around every request by one middleware.
+
+- Logger (Powertools, JSON): the service name, the API Gateway request id as correlation id, the cold
+  start flag, the route, the principal (the caller's sub, from either kind of authorizer) and any path
+  parameters named in `path_keys`; one `request` line per request with its status and duration. Never
+  tokens, and never bodies: services log no names, e-mails or whole orders at INFO.
+- Metrics (EMF on stdout): whatever the request added, flushed after every request, failed ones
+  included, plus the cold start metric on a container's first request.
+- Tracer: one subsegment per request; it switches itself off outside Lambda.
+"""
+import time
+from typing import Any, Callable, Dict, Optional, Sequence
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from .claims import claims_from_context
+
+
+def principal_of(context: Dict[str, Any]) -> Optional[str]:
+    """The caller's sub: a custom authorizer's principalId, or a Cognito authorizer's `sub` claim."""
+    authorizer = context.get("authorizer") or {}
+    principal = authorizer.get("principalId") or claims_from_context(authorizer).get("sub")
+    return principal if isinstance(principal, str) else None
+
+
+class Observability:
+    def __init__(self, service: str, namespace: str, path_keys: Sequence[str] = ()) -> None:
+        self.logger = Logger(service=service)
+        self.metrics = Metrics(namespace=namespace, service=service)
+        self.tracer = Tracer(service=service, patch_modules=["botocore"])
+        self.path_keys = tuple(path_keys)
+        self._cold = True
+
+    def count(self, name: str) -> None:
+        self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+    def take_cold_start(self) -> bool:
+        cold, self._cold = self._cold, False
+        return cold
+
+    def install(self, app: Any) -> None:
+        """Register the middleware on `app` (once, at import)."""
+        @app.middleware("http")
+        def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
+            return self.around(app, event, get_response)
+
+    def around(self, app: Any, event: Any, get_response: Callable[[Any], Any]) -> Any:
+        context: Dict[str, Any] = event.context or {}
+        route = f"{event.method} {context.get('resourcePath', event.path)}"
+        params = event.uri_params or {}
+        keys = {"cold_start": self.take_cold_start(), "route": route, "principal": principal_of(context),
+                **{name: params.get(name) for name in self.path_keys}}
+        lambda_context = app.lambda_context
+        self.logger.set_correlation_id(context.get("requestId") or getattr(lambda_context, "aws_request_id", None))
+        self.logger.append_keys(**keys)
+        started = time.perf_counter()
+        status = 500
+        try:
+            if keys["cold_start"] and lambda_context is not None:
+                self.metrics.provider.add_cold_start_metric(context=lambda_context)
+            with self.tracer.provider.in_subsegment(f"## {route}") as subsegment:
+                subsegment.put_annotation("route", route)
+                response = get_response(event)
+                subsegment.put_annotation("status", response.status_code)
+            status = response.status_code
+            if not any(name.lower() == "content-type" for name in response.headers):
+                # Chalice's own errors (e.g. its 415 for a non-JSON Content-Type) are JSON without saying so.
+                response.headers["Content-Type"] = "application/json"
+            return response
+        finally:
+            self.logger.info("request", extra={"status": status,
+                                               "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+            if self.metrics.metric_set:
+                self.metrics.flush_metrics()
+            self.logger.remove_keys(list(keys))
+            self.logger.set_correlation_id(None)
+
+    def authorizer_context(self) -> None:
+        """Log context for a TOKEN authorizer (its own Lambda function, which no middleware wraps)."""
+        self.logger.append_keys(cold_start=self.take_cold_start(), route="authorizer")
