@@ -210,9 +210,8 @@ class Sandbox:
 
 def stage_env(app: str) -> Dict[str, str]:
     """The dev stage's env vars from .chalice/config.json, pointed at the bench tables and pool."""
-    config = json.loads((ROOT / APPS[app] / ".chalice" / "config.json").read_text())
-    env = dict(config.get("environment_variables", {}))
-    env.update(config.get("stages", {}).get(STAGE, {}).get("environment_variables", {}))
+    from deploy.local.tables import stage_env as configured_env
+    env = configured_env(APPS[app], STAGE)
     overrides = {
         "USERS_TABLE": BENCH_TABLES["UsersTable"], "ORDERS_TABLE": BENCH_TABLES["OrdersTable"],
         "IDEMPOTENCY_TABLE": BENCH_TABLES["IdempotencyTable"], "USER_POOL_ID": POOL_ID,

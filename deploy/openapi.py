@@ -15,6 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from deploy.local.tables import stage_env  # noqa: E402 - runs as a script from the repo
+
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("users_app", "orders_app")
 
@@ -186,9 +189,7 @@ def render(app_name: str) -> str:
 
 
 def _local_stage_env(app_name: str) -> Dict[str, str]:
-    config = json.loads((ROOT / app_name / ".chalice" / "config.json").read_text())
-    env = dict(config.get("environment_variables", {}))
-    env.update(config["stages"]["local"].get("environment_variables", {}))
+    env = stage_env(app_name)
     env.update({"USER_POOL_ID": "us-east-1_openapi", "APP_CLIENT_ID": "openapi"})
     env.pop("LOCAL_DEBUG", None)
     return env

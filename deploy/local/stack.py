@@ -214,7 +214,7 @@ class Stack:
         self._wait("dynamodb", ddb_url)
 
         # 2. Cognito state (replayed after a restart) and the tables.
-        users_env = tables.local_stage_env("users_app")
+        users_env = tables.stage_env("users_app")
         admin_group = users_env.get("ADMIN_GROUP_NAME", "apiAdmins")
         try:
             if cfg.persistent:

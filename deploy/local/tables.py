@@ -49,11 +49,11 @@ class TableSpec:
         return spec if spec and spec.get("Enabled") else None
 
 
-def local_stage_env(app_dir: str, root: Path = ROOT) -> Dict[str, str]:
-    """Environment variables of an app's `local` stage (top level overlaid by the stage)."""
+def stage_env(app_dir: str, stage: str = "local", root: Path = ROOT) -> Dict[str, str]:
+    """Environment variables of an app's stage in .chalice/config.json (top level overlaid by the stage)."""
     config = json.loads((root / app_dir / ".chalice" / "config.json").read_text())
     env = dict(config.get("environment_variables", {}))
-    env.update(config.get("stages", {}).get("local", {}).get("environment_variables", {}))
+    env.update(config.get("stages", {}).get(stage, {}).get("environment_variables", {}))
     return env
 
 
@@ -64,7 +64,7 @@ def table_specs(root: Path = ROOT) -> List[TableSpec]:
         resource = resources[logical_id]
         if resource.get("Type") != "AWS::DynamoDB::Table":
             raise ValueError(f"{template}: {logical_id} is not an AWS::DynamoDB::Table")
-        name = local_stage_env(app_dir, root).get(env_name)
+        name = stage_env(app_dir, root=root).get(env_name)
         if not name:
             raise ValueError(f"{app_dir}/.chalice/config.json: the local stage has no {env_name}")
         specs.append(TableSpec(logical_id, name, resource["Properties"]))

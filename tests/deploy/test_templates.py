@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Set, Tuple
 
 
-from deploy.local.tables import table_specs
+from deploy.local.tables import stage_env, table_specs
 from tests.deploy.conftest import Package, cfn_lint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,10 +71,7 @@ def as_list(value: Any) -> List[Any]:
 
 
 def config_env(app: str, stage: str) -> Dict[str, str]:
-    config = json.loads((ROOT / APP_DIRS[app] / ".chalice" / "config.json").read_text())
-    env = dict(config["environment_variables"])
-    env.update(config["stages"][stage].get("environment_variables", {}))
-    return env
+    return stage_env(APP_DIRS[app], stage)
 
 
 # ---------------------------------------------------------------- build and lint

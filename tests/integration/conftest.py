@@ -122,13 +122,20 @@ class StackHandle:
         return self._server_output(app) if self._server_output else ""
 
 
-def start_local_stack(state_dir: Path, persistent: bool = False, apps=APPS) -> Stack:
+def start_local_stack(state_dir: Path, persistent: bool = False, apps=APPS, workers: int = 2,
+                      app_env: Optional[Dict[str, str]] = None) -> Stack:
     """A stack on free ports with its state (and app logs) under `state_dir`; caller stops it."""
     ports = {name: free_port() for name in ("dynamodb", "cognito", *APPS)}
-    stack = Stack(StackConfig(state_dir=state_dir, ports=ports, persistent=persistent, workers=2,
-                              apps=apps, detach=False, apps_to_console=False, write_state=False))
+    stack = Stack(StackConfig(state_dir=state_dir, ports=ports, persistent=persistent, workers=workers,
+                              apps=apps, detach=False, apps_to_console=False, write_state=False,
+                              extra_app_env=dict(app_env or {})))
     stack.start()
     return stack
+
+
+def handle_for(local: Stack) -> StackHandle:
+    """What tests see of a stack this session started: its outputs and its workers' output."""
+    return StackHandle(local.outputs, lambda app: _read(local.log_file(app)))
 
 
 def _read(path: Path) -> str:
@@ -162,7 +169,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
         return
     local = start_local_stack(tmp_path_factory.mktemp("local-stack"))
     try:
-        yield StackHandle(local.outputs, lambda app: _read(local.log_file(app)))
+        yield handle_for(local)
     finally:
         local.stop()
 

@@ -29,8 +29,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import pytest
 import requests
 
-from deploy.local.stack import APPS, Stack, StackConfig, free_port
-from tests.integration.conftest import StackHandle
+from deploy.local.stack import Stack
+from tests.integration.conftest import StackHandle, handle_for, start_local_stack
 
 pytestmark = pytest.mark.integration
 
@@ -43,17 +43,8 @@ TIMEOUT = 20
 
 def start_special_stack(state_dir: Path, workers: int, persistent: bool,
                         env: Dict[str, str]) -> Tuple[Stack, StackHandle]:
-    ports = {name: free_port() for name in ("dynamodb", "cognito", *APPS)}
-    local = Stack(StackConfig(state_dir=state_dir, ports=ports, persistent=persistent, workers=workers,
-                              detach=False, apps_to_console=False, write_state=False, extra_app_env=env))
-    local.start()
-
-    def output(app: str) -> str:
-        try:
-            return local.log_file(app).read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-    return local, StackHandle(local.outputs, output)
+    local = start_local_stack(state_dir, persistent=persistent, workers=workers, app_env=env)
+    return local, handle_for(local)
 
 
 @contextlib.contextmanager

@@ -7,19 +7,19 @@ The module starts its own stack with deploy.local's `Stack`: DynamoDB Local with
 be killed and restarted with its data), LOCAL_CREATE_DELAY_MS (to crash a create mid-way), and the
 PIDs of DynamoDB, moto and the gateways' workers at hand.
 """
-import json
 import os
 import signal
 import threading
 import time
 import uuid
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
 from deploy.local.stack import Stack
+from deploy.local.tables import stage_env
+from tests.integration.test_orders_api import idempotency_key
 from tests.integration.conftest import StackHandle
 from tests.integration.test_concurrency import (Call, fire, frozen, order_body, send, start_special_stack,
                                                 stored)
@@ -129,12 +129,8 @@ def scan_all(h: StackHandle) -> Dict[str, List[Any]]:
 
 
 def idempotency_record(h: StackHandle, user_id: str, order_id: str) -> Optional[Dict[str, Any]]:
-    import hashlib
-    import json
-    digest = hashlib.md5(json.dumps([user_id, order_id], sort_keys=True).encode()).hexdigest()  # noqa: S324
-    item = h.ddb.get_item(TableName=h.table("IdempotencyTable"), ConsistentRead=True,
-                          Key={"id": {"S": f"orders.create#{digest}"}}).get("Item")
-    return item
+    return h.ddb.get_item(TableName=h.table("IdempotencyTable"), ConsistentRead=True,
+                          Key={"id": {"S": idempotency_key(user_id, order_id)}}).get("Item")
 
 
 def create_until_done(h: StackHandle, token: str, body: Dict[str, Any], deadline: float) -> List[Call]:
@@ -307,8 +303,7 @@ def test_dynamodb_hang_fails_fast_with_503_and_recovers_without_restart(special,
 
 
 def app_read_timeout() -> float:
-    config = json.loads((Path(__file__).resolve().parents[2] / "orders_app/.chalice/config.json").read_text())
-    return float(config["environment_variables"]["DDB_READ_TIMEOUT"])
+    return float(stage_env("orders_app")["DDB_READ_TIMEOUT"])
 
 
 def test_a_cancel_whose_first_attempt_timed_out_is_answered_as_what_happened(special, h):
