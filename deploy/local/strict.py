@@ -111,7 +111,10 @@ class StrictLocalGateway(LocalGateway):
 
     def _generate_lambda_event(self, method: str, path: str, headers: Dict[str, Any],
                                body: Optional[bytes]) -> Dict[str, Any]:
-        event = super()._generate_lambda_event(method, path, headers, body)
+        try:
+            event = super()._generate_lambda_event(method, path, headers, body)
+        except ValueError:  # no route matches (Chalice would answer a 403 "Missing Authentication Token")
+            raise GatewayError(404, "NotFound", f"No resource at {path.split('?')[0]}") from None
         # API Gateway gives every request an id (the services' correlation id); Chalice's does not.
         event["requestContext"].setdefault("requestId", str(uuid.uuid4()))
         event["requestContext"].setdefault("stage", "api")
@@ -126,10 +129,6 @@ class StrictLocalGateway(LocalGateway):
 
     def handle_request(self, method: str, path: str, headers: Dict[str, Any],
                        body: Optional[bytes]) -> Dict[str, Any]:
-        try:
-            self.event_converter.create_lambda_event(method, path, headers, body)
-        except ValueError:
-            return GatewayError(404, "NotFound", f"No resource at {path.split('?')[0]}").response()
         try:
             return super().handle_request(method, path, headers, body)
         except GatewayError as exc:
