@@ -9,7 +9,8 @@ does (stage `local`) and accepts and handles one connection at a time, like a La
 The Cognito authorizer is enforced with the shared verifier built from JWT_ISSUER, APP_CLIENT_ID
 and JWKS_URL. Every error this server produces itself is the services' JSON error shape; slow or
 idle clients time out and connections are closed after each response, so no client can pin a worker.
-Workers write the app's logs and EMF metrics to the inherited stdout. SIGTERM/SIGINT stop everything.
+Workers write the app's logs and EMF metrics to the inherited stdout, one write per line (see
+`whole_lines`), so the workers' lines never interleave. SIGTERM/SIGINT stop everything.
 """
 import argparse
 import base64
@@ -348,6 +349,18 @@ def serve(app_name: str, host: str, port: int, workers: int) -> int:
     return code
 
 
+def whole_lines() -> None:
+    """Make each line on stdout reach the file in one write().
+
+    The stack runs the apps with PYTHONUNBUFFERED, under which `print(x)` is two writes, `x` then
+    the newline; Powertools prints its EMF blobs so, and another worker's line could land between the
+    two and glue two JSON documents together. Line buffering holds `x` until its newline arrives, and
+    one O_APPEND write of a whole line is never split by another process's write.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(line_buffering=True, write_through=False)  # type: ignore[attr-defined]
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Serve a Chalice app through the strict local gateway.")
     parser.add_argument("app", help="users_app or orders_app (or a path to a Chalice project)")
@@ -358,6 +371,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     sys.path.insert(0, str(ROOT))
+    whole_lines()
     return serve(args.app, args.host, args.port, args.workers)
 
 

@@ -1,5 +1,6 @@
 """The local stack itself: outputs file, loopback binding, the gateway's own answers, worker
 processes, restart persistence, and the `up`/`down` commands."""
+import contextlib
 import json
 import os
 import socket
@@ -9,7 +10,7 @@ import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Set
+from typing import Dict, Iterator, List, Set, Tuple
 
 import jwt
 import pytest
@@ -195,16 +196,22 @@ def slow(name):
 """
 
 
-def test_workers_run_requests_in_parallel_one_each(tmp_path: Path) -> None:
-    project = tmp_path / "slowapp"
+@contextlib.contextmanager
+def serving(tmp_path: Path, name: str, source: str, workers: int) -> Iterator[Tuple[int, Path]]:
+    """Serve the one-file Chalice app `source` with the local server, the way the stack does
+    (log file opened for appending, PYTHONUNBUFFERED); yields its port and log file once the
+    workers answer."""
+    project = tmp_path / name
     (project / ".chalice").mkdir(parents=True)
     (project / ".chalice" / "config.json").write_text(json.dumps(
-        {"version": "2.0", "app_name": "slow", "stages": {"local": {"api_gateway_stage": "api"}}}))
-    (project / "app.py").write_text(textwrap.dedent(SLOW_APP))
+        {"version": "2.0", "app_name": name, "stages": {"local": {"api_gateway_stage": "api"}}}))
+    (project / "app.py").write_text(textwrap.dedent(source))
     port = free_port()
-    log = open(tmp_path / "server.log", "wb")
+    log_path = tmp_path / f"{name}.log"
+    log = open(log_path, "ab")
     server = subprocess.Popen([sys.executable, "-m", "deploy.local.server", str(project), "--port", str(port),
-                               "--workers", "3"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+                               "--workers", str(workers)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -212,8 +219,17 @@ def test_workers_run_requests_in_parallel_one_each(tmp_path: Path) -> None:
                 requests.get(f"http://127.0.0.1:{port}/nothing", timeout=2)
                 break
             except requests.ConnectionError:
-                assert time.monotonic() < deadline and server.poll() is None, (tmp_path / "server.log").read_text()
+                assert time.monotonic() < deadline and server.poll() is None, log_path.read_text()
                 time.sleep(0.1)
+        yield port, log_path
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+def test_workers_run_requests_in_parallel_one_each(tmp_path: Path) -> None:
+    with serving(tmp_path, "slow", SLOW_APP, workers=3) as (port, _):
         for _ in range(3):  # every worker has loaded the app
             requests.get(f"http://127.0.0.1:{port}/slow/warm", timeout=10)
         started = time.monotonic()
@@ -224,10 +240,38 @@ def test_workers_run_requests_in_parallel_one_each(tmp_path: Path) -> None:
         assert elapsed < 2.0, f"3 x 0.8 s requests took {elapsed:.2f}s: not parallel"
         assert len({r["pid"] for r in results}) == 3
         assert all(r["seen"] == r["name"] for r in results)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
+
+
+CHATTY_APP = """
+import json, os
+from chalice import Chalice
+app = Chalice(app_name="chatty")
+
+@app.route("/chatty/{n}")
+def chatty(n):
+    for i in range(int(n)):  # Powertools prints its EMF blobs like this
+        print(json.dumps({"pid": os.getpid(), "i": i, "pad": "x" * 300}))
+    return {"pid": os.getpid()}
+"""
+
+
+def test_workers_log_lines_never_interleave(tmp_path: Path) -> None:
+    """Several workers printing at once into the one log file: every line stays one JSON document
+    (tests parse the orders log line by line; a glued pair of lines once failed CI)."""
+    with serving(tmp_path, "chatty", CHATTY_APP, workers=3) as (port, log_path):
+        with ThreadPoolExecutor(6) as pool:
+            pids = set(pool.map(
+                lambda _: requests.get(f"http://127.0.0.1:{port}/chatty/3000", timeout=30).json()["pid"], range(6)))
+        lines = [line for line in log_path.read_text().splitlines() if line.startswith('{"pid"')]
+    assert len(pids) > 1, "the requests did not spread over workers"
+    broken = []
+    for line in lines:
+        try:
+            json.loads(line)
+        except ValueError:
+            broken.append(line[:120])
+    assert not broken, f"{len(broken)} of {len(lines)} lines interleaved, e.g. {broken[:2]}"
+    assert len(lines) == 6 * 3000
 
 
 def test_restart_keeps_cognito_users_and_data(tmp_path: Path) -> None:
