@@ -2,20 +2,21 @@
 
 botocore's defaults (60 s connect and read, several retries) would let one slow dependency
 hold a request past the Lambda and API Gateway timeouts; a service answers 503 instead.
+
+boto3 is imported on first use, not with this module: importing boto3 loads botocore's session
+machinery (about 90 ms of a cold start), and a function that never calls DynamoDB (the users
+authorizer, which shares app.py with the API) should not pay for it.
 """
-from typing import Any, Dict
-
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.config import Config
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+import functools
+from typing import Any, Dict, Tuple
 
 
 def dynamodb_client(connect_timeout: float = 1.0, read_timeout: float = 1.0, max_attempts: int = 2) -> Any:
     """A DynamoDB client that gives up after `max_attempts` calls in all (botocore's `max_attempts`
     would count retries only) of at most connect + read timeout each."""
+    import boto3
+    from botocore.config import Config
+
     config = Config(connect_timeout=connect_timeout, read_timeout=read_timeout,
                     retries={"total_max_attempts": max_attempts, "mode": "standard"},
                     tcp_keepalive=True)
@@ -24,15 +25,23 @@ def dynamodb_client(connect_timeout: float = 1.0, read_timeout: float = 1.0, max
     return boto3.client("dynamodb", config=config)
 
 
+@functools.lru_cache(maxsize=None)
+def _codec() -> Tuple[Any, Any]:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+    return TypeSerializer(), TypeDeserializer()
+
+
 def to_item(document: Dict[str, Any]) -> Dict[str, Any]:
     """A plain dict (str, int, Decimal, bool, None, list, dict) as DynamoDB attribute values."""
-    return {key: _serializer.serialize(value) for key, value in document.items()}
+    serialize = _codec()[0].serialize
+    return {key: serialize(value) for key, value in document.items()}
 
 
 def from_item(item: Dict[str, Any]) -> Dict[str, Any]:
     """DynamoDB attribute values as a plain dict (numbers come back as Decimal)."""
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+    deserialize = _codec()[1].deserialize
+    return {key: deserialize(value) for key, value in item.items()}
 
 
 def to_value(value: Any) -> Dict[str, Any]:
-    return _serializer.serialize(value)
+    return _codec()[0].serialize(value)
