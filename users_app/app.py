@@ -1,10 +1,13 @@
 """Users service: a custom TOKEN authorizer and five thin routes over `chalicelib.users`.
 
 Everything expensive is built once per container, here at import (the composition root):
-settings, one DynamoDB client, the JWT verifier, Powertools. Tests replace the parts with
-`configure(...)` (an in-memory repository, a fake clock, a verifier with a test JWKS).
+settings, one DynamoDB client, the JWT verifier, Powertools. The one exception is the authorizer's
+own Lambda function (same app.py, handler `app.users_authorizer`), which builds neither the client
+nor the tracer (see AUTHORIZER_FUNCTION). Tests replace the parts with `configure(...)` (an
+in-memory repository, a fake clock, a verifier with a test JWKS).
 """
 import logging
+import os
 from typing import Any, Dict, Optional
 
 from chalice import Chalice
@@ -27,20 +30,37 @@ app = Chalice(app_name="users", configure_logs=False)
 # still go out through Powertools' JSON handler), and Powertools is built after it.
 app.log = logging.getLogger("users.chalice")
 app.debug = settings.local_debug
-obs = Observability(settings.service_name, settings.metrics_namespace)
+# Lambda names the handler in _HANDLER. The authorizer runs as its own function on this same
+# app.py; it reads no table and serves no HTTP request, so it builds neither the DynamoDB client
+# nor the X-Ray tracer (boto3 and the X-Ray SDK: about 70 % of the API function's init).
+AUTHORIZER_HANDLER = "app.users_authorizer"
+AUTHORIZER_FUNCTION = os.environ.get("_HANDLER") == AUTHORIZER_HANDLER
+obs = Observability(settings.service_name, settings.metrics_namespace, tracer_at_import=not AUTHORIZER_FUNCTION)
 obs.install(app)
 logger = obs.logger
 
 
 class Deps:
-    """The composition root's parts; `configure` swaps them (tests)."""
+    """The composition root's parts; `configure` swaps them (tests). The service (and with it the
+    DynamoDB client) is built on first use; below, at import, unless this is the authorizer."""
 
     def __init__(self) -> None:
-        self.ddb = dynamodb_client(settings.ddb_connect_timeout, settings.ddb_read_timeout,
-                                   settings.ddb_max_attempts)
-        self.service = UsersService(DynamoUsersRepository(self.ddb, settings.users_table))
+        self._service: Optional[UsersService] = None
         self.verifier = CognitoVerifier(settings.issuer, settings.app_client_id, jwks_url=settings.jwks_url,
                                         allow_access_tokens=settings.allow_access_tokens)
+
+    @property
+    def service(self) -> UsersService:
+        return self.build_service() if self._service is None else self._service
+
+    @service.setter
+    def service(self, service: UsersService) -> None:
+        self._service = service
+
+    def build_service(self) -> UsersService:
+        ddb = dynamodb_client(settings.ddb_connect_timeout, settings.ddb_read_timeout, settings.ddb_max_attempts)
+        self._service = UsersService(DynamoUsersRepository(ddb, settings.users_table))
+        return self._service
 
 
 deps = Deps()
@@ -57,6 +77,10 @@ def configure(service: Optional[UsersService] = None, verifier: Optional[Cognito
 def users_authorizer(auth_request: Any) -> Any:
     obs.authorizer_context()
     return authorize(deps.verifier, auth_request.token, auth_request.method_arn, settings.admin_group, logger)
+
+
+if not AUTHORIZER_FUNCTION:  # the API function builds its client in the init phase
+    deps.build_service()
 
 
 def _caller() -> Caller:

@@ -162,6 +162,18 @@ def test_users_routes_use_the_token_authorizer(packages: Dict[Tuple[str, str], P
             assert operation.get("security"), f"{method.upper()} {path} has no authorizer"
 
 
+
+def test_the_authorizer_function_is_the_handler_the_app_recognises(packages: Dict[Tuple[str, str], Package]) -> None:
+    """users_app/app.py skips the DynamoDB client and the tracer when _HANDLER names the authorizer:
+    that name must be the Handler Chalice packages, or the authorizer would pay for both again."""
+    declared = re.search(r'^AUTHORIZER_HANDLER = "([^"]+)"$', (ROOT / "users_app" / "app.py").read_text(), re.M)
+    assert declared, "users_app/app.py no longer declares AUTHORIZER_HANDLER"
+    for stage in ("dev", "prod"):
+        functions = of_type(packages[("users", stage)].template, "AWS::Serverless::Function")
+        assert functions["UsersAuthorizer"]["Properties"]["Handler"] == declared.group(1)
+        assert functions["APIHandler"]["Properties"]["Handler"] != declared.group(1)
+
+
 # ---------------------------------------------------------------- functions
 
 def test_every_function_points_at_its_tables_and_pool(pkg: Package) -> None:

@@ -114,3 +114,63 @@ def test_warm_cache_keeps_verifying_when_jwks_goes_down(mod: Any) -> None:
 def test_ttl_is_set(mod: Any) -> None:
     [config] = [a for a in mod.app.app.builtin_auth_handlers if a.name == "users_authorizer"]
     assert config.ttl_seconds == mod.auth.AUTHORIZER_TTL_SECONDS > 0
+
+
+AS_LAMBDA = r"""
+import json, sys
+import app
+HEAVY = ("boto3", "aws_xray_sdk.core")
+loaded_at_import = [name for name in HEAVY if name in sys.modules]
+result = None
+if sys.argv[1] == "authorize":
+    result = app.users_authorizer({"type": "TOKEN", "authorizationToken": sys.argv[2],
+                                   "methodArn": "arn:aws:execute-api:us-east-1:1:abc/api/GET/users/user-1"}, None)
+print(json.dumps({"at_import": loaded_at_import, "at_end": [name for name in HEAVY if name in sys.modules],
+                  "result": result}))
+"""
+
+
+@pytest.mark.parametrize("handler", ["app.users_authorizer", "app.app"])
+def test_only_the_api_function_pays_for_boto3_and_the_tracer(handler: str) -> None:
+    """Lambda runs the authorizer as its own function on the same app.py, named by _HANDLER: it
+    verifies tokens, reads no table and serves no HTTP request, so it must import neither boto3
+    nor the X-Ray SDK (together most of a cold start); the API function builds both during init."""
+    import json
+    import subprocess
+    import sys
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from tests.apps import app_dir
+    from tests.unit.users.support import ENV
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = tokens.jwks()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {"PATH": "/usr/bin:/bin", **ENV, "JWKS_URL": f"http://127.0.0.1:{server.server_port}/jwks.json",
+           "_HANDLER": handler, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_EC2_METADATA_DISABLED": "true"}
+    try:
+        mode = "authorize" if handler == "app.users_authorizer" else "import"
+        proc = subprocess.run([sys.executable, "-c", AS_LAMBDA, mode, tokens.token("user-1")], cwd=app_dir("users_app"),
+                              env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        server.shutdown()
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout.splitlines()[-1])
+    if handler == "app.users_authorizer":
+        assert seen["result"]["principalId"] == "user-1"
+        assert seen["result"]["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+        assert seen["at_end"] == [], "the authorizer function imported these"
+    else:
+        assert seen["at_import"] == ["boto3", "aws_xray_sdk.core"], "the API function builds both during init"

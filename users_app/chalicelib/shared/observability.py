@@ -7,7 +7,9 @@
   tokens, and never bodies: services log no names, e-mails or whole orders at INFO.
 - Metrics (EMF on stdout): whatever the request added, flushed after every request, failed ones
   included, plus the cold start metric on a container's first request.
-- Tracer: one subsegment per request; it switches itself off outside Lambda.
+- Tracer: one subsegment per request; it switches itself off outside Lambda. Building it imports the
+  X-Ray SDK and botocore's session (~150 ms), so a function that serves no HTTP request (the users
+  authorizer) passes `tracer_at_import=False` and never builds it.
 """
 import time
 from typing import Any, Callable, Dict, Optional, Sequence
@@ -26,12 +28,24 @@ def principal_of(context: Dict[str, Any]) -> Optional[str]:
 
 
 class Observability:
-    def __init__(self, service: str, namespace: str, path_keys: Sequence[str] = ()) -> None:
+    def __init__(self, service: str, namespace: str, path_keys: Sequence[str] = (),
+                 tracer_at_import: bool = True) -> None:
+        self.service = service
         self.logger = Logger(service=service)
         self.metrics = Metrics(namespace=namespace, service=service)
-        self.tracer = Tracer(service=service, patch_modules=["botocore"])
+        self._tracer: Optional[Tracer] = None
         self.path_keys = tuple(path_keys)
         self._cold = True
+        if tracer_at_import:  # in the init phase, not in the first request
+            self.build_tracer()
+
+    @property
+    def tracer(self) -> Tracer:
+        return self.build_tracer() if self._tracer is None else self._tracer
+
+    def build_tracer(self) -> Tracer:
+        self._tracer = Tracer(service=self.service, patch_modules=["botocore"])
+        return self._tracer
 
     def count(self, name: str) -> None:
         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
