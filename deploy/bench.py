@@ -14,7 +14,10 @@ one order seeded):
    botocore, s3transfer, jmespath, urllib3, dateutil, six; symlinks into the venv), then the stdlib.
    It imports `app` and serves one first request (users GET /users/{id}, orders GET /orders/{id})
    through `app.app(event, context)`. (a) = `chalice package` output, (b) = after deploy/build_step.py,
-   (c) = baseline: import boto3, create the DynamoDB client, the same one GetItem. Interleaved runs,
+   (c) = baseline: import boto3, create the DynamoDB client, the same one GetItem; and for users,
+   (z) = the authorizer's own function on the (b) artifact (_HANDLER=app.users_authorizer), whose
+   first call verifies a token against a loopback JWKS (one fetch); it must import neither boto3
+   nor the X-Ray SDK. Interleaved runs,
    medians. Time = from just before the parent spawns the child to the response (the child reports
    time.perf_counter(), CLOCK_MONOTONIC, comparable across processes on Linux). Plus one `python -v`
    run of (a) and (b): modules compiled from source = "# code object from <path>.py" lines (a .pyc
@@ -302,6 +305,12 @@ def cold_event(app: str) -> Dict[str, Any]:
     return api_event("GET", "/orders/{orderId}", {"orderId": SEED_ORDER}, cognito_authorizer_context(SEED_SUB, False))
 
 
+def authorizer_event(token: str) -> Dict[str, Any]:
+    """What API Gateway sends a TOKEN authorizer."""
+    return {"type": "TOKEN", "authorizationToken": token,
+            "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123defg/api/GET/users"}
+
+
 def cold_get_item(app: str) -> Dict[str, Any]:
     """The baseline's GetItem: the same request the app's first request makes."""
     if app == "users":
@@ -353,14 +362,21 @@ else:
         log_stream_name = "bench"
         def get_remaining_time_in_millis(self):
             return 9000
-    response = handler_module.app(json.loads(os.environ["BENCH_EVENT"]), Context())
-    t_response = time.perf_counter()
-    status = response.get("statusCode")
-    ok = status == 200
+    if os.environ["BENCH_KIND"] == "authorizer":
+        response = handler_module.users_authorizer(json.loads(os.environ["BENCH_EVENT"]), Context())
+        t_response = time.perf_counter()
+        ok = response["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+        status = 200 if ok else 403
+    else:
+        response = handler_module.app(json.loads(os.environ["BENCH_EVENT"]), Context())
+        t_response = time.perf_counter()
+        status = response.get("statusCode")
+        ok = status == 200
 mods = sys.modules
 with open(os.environ["BENCH_RESULT"], "w") as out:
     json.dump({"t_start": t_start, "t_init": t_init, "t_response": t_response, "ok": ok, "status": status,
                "sys_path": sys.path, "modules": len(mods),
+               "heavy": [name for name in ("boto3", "aws_xray_sdk.core") if name in mods],
                "botocore": getattr(mods.get("botocore"), "__file__", None)}, out)
 '''
 
@@ -465,9 +481,18 @@ def _order_item(user_id: str, order_id: str, now: str, status: str = "PLACED") -
 # 1. Cold start
 # ------------------------------------------------------------------------------------------------
 def run_cold_once(sandbox: Sandbox, app: str, kind: str, ddb_url: str, workdir: Path,
-                  verbose: bool = False) -> Dict[str, Any]:
-    """kind: 'a' | 'b' | 'c' (baseline)."""
-    if kind == "c":
+                  verbose: bool = False, jwks: Optional["_JwksServer"] = None) -> Dict[str, Any]:
+    """kind: 'a' | 'b' | 'c' (baseline) | 'z' (users authorizer function, (b) artifact)."""
+    if kind == "z":
+        task, _ = sandbox.dirs[(app, "b")]
+        env = lambda_env(app, task, sandbox.runtime, ddb_url, sampled=True)
+        function = f"{app}-{STAGE}-users_authorizer"
+        env.update(_HANDLER="app.users_authorizer", AWS_LAMBDA_FUNCTION_NAME=function,
+                   AWS_LAMBDA_LOG_GROUP_NAME=f"/aws/lambda/{function}", JWKS_URL=jwks.url if jwks else "",
+                   BENCH_KIND="authorizer", BENCH_SYS_PATH=json.dumps(sandbox.sys_path(app, "b")),
+                   BENCH_EVENT=json.dumps(authorizer_event(jwks.token if jwks else "")))
+        cwd = task
+    elif kind == "c":
         env = lambda_env(app, None, sandbox.runtime, ddb_url, sampled=True)
         env.update(BENCH_KIND="baseline", BENCH_SYS_PATH=json.dumps(sandbox.sys_path(None, None)),
                    BENCH_GET_ITEM=json.dumps(cold_get_item(app)))
@@ -500,7 +525,7 @@ def run_cold_once(sandbox: Sandbox, app: str, kind: str, ddb_url: str, workdir: 
         "init_ms": (data["t_init"] - data["t_start"]) * 1000,
         "first_request_ms": (data["t_response"] - data["t_init"]) * 1000,
         "process_ms": (t_exit - t_spawn) * 1000,
-        "modules": data["modules"], "botocore": data["botocore"],
+        "modules": data["modules"], "botocore": data["botocore"], "heavy": data["heavy"],
     }
     if verbose:
         timing["stderr"] = proc.stderr
@@ -538,29 +563,36 @@ def median(values: List[float]) -> float:
     return statistics.median(values)
 
 
+def cold_kinds(app: str) -> Tuple[str, ...]:
+    return ("a", "b", "c", "z") if app == "users" else ("a", "b", "c")
+
+
 def bench_cold(sandbox: Sandbox, ddb_url: str, runs: int, workdir: Path,
                log: Callable[[str], None]) -> Dict[str, Any]:
-    kinds = [(app, kind) for app in APPS for kind in ("a", "b", "c")]
+    kinds = [(app, kind) for app in APPS for kind in cold_kinds(app)]
     samples: Dict[Tuple[str, str], List[Dict[str, Any]]] = {k: [] for k in kinds}
+    jwks = _JwksServer().start()
     for app, kind in kinds:  # one unmeasured run each: page cache, DynamoDB Local's JIT
-        run_cold_once(sandbox, app, kind, ddb_url, workdir)
+        run_cold_once(sandbox, app, kind, ddb_url, workdir, jwks=jwks)
     rng = random.Random(7)
     for index in range(runs):
         order = list(kinds)
         rng.shuffle(order)  # interleaved, in a varying order
         for app, kind in order:
-            samples[(app, kind)].append(run_cold_once(sandbox, app, kind, ddb_url, workdir))
+            samples[(app, kind)].append(run_cold_once(sandbox, app, kind, ddb_url, workdir, jwks=jwks))
         log(f"  cold start run {index + 1}/{runs}")
+    jwks.stop()
     result: Dict[str, Any] = {"runs": runs, "apps": {}}
     for app in APPS:
         per: Dict[str, Any] = {}
-        for kind in ("a", "b", "c"):
+        for kind in cold_kinds(app):
             values = samples[(app, kind)]
             per[kind] = {key: round(median([v[key] for v in values]), 1) for key in
                          ("total_ms", "interpreter_ms", "init_ms", "first_request_ms", "process_ms")}
             per[kind]["samples_ms"] = [round(v["total_ms"], 1) for v in values]
             per[kind]["modules"] = values[0]["modules"]
             per[kind]["botocore_from"] = _where(values[0]["botocore"], sandbox)
+            per[kind]["heavy_imported"] = sorted({name for v in values for name in v["heavy"]})
         a, b, c = (per[k]["total_ms"] for k in ("a", "b", "c"))
         per["b_over_c"] = round(b / c, 3)
         per["cut"] = round((b - c) / (a - c), 3) if a > c else None  # (b-c)/(a-c)
@@ -877,17 +909,20 @@ class _JwksServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        httpd = HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{httpd.server_address[1]}/{POOL_ID}/.well-known/jwks.json"
+        self._httpd = HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/{POOL_ID}/.well-known/jwks.json"
         return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
 
 
 def _bench_authorizer(module: Any, jwks: _JwksServer, iterations: int) -> Dict[str, Any]:
     import jwt
 
-    event = {"type": "TOKEN", "authorizationToken": jwks.token,
-             "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123defg/api/GET/users"}
+    event = authorizer_event(jwks.token)
     context = FakeLambdaContext("users-dev-users_authorizer")
     first = module.users_authorizer(event, context)  # cold: fetches the JWKS once
     if first.get("policyDocument", {}).get("Statement", [{}])[0].get("Effect") != "Allow":
@@ -971,6 +1006,13 @@ def evaluate(results: Dict[str, Any]) -> List[Dict[str, Any]]:
         check(f"cold {app}: (b) compiles 0 modules from source", compiled["ours"] == 0,
               f"task {compiled['task']}, layer {compiled['layer']} (runtime {compiled['runtime']}, "
               f"stdlib {compiled['stdlib']}); (a) compiled {per['a']['compiled_from_source']['ours']}")
+        if "z" in per:
+            z = per["z"]["total_ms"]
+            heavy = per["z"]["heavy_imported"]
+            check(f"cold {app} authorizer function: imports neither boto3 nor the X-Ray SDK", not heavy,
+                  f"imported: {', '.join(heavy)}" if heavy else "neither imported")
+            check(f"cold {app} authorizer function: z < c", z < c,
+                  f"z/c = {z:.0f}/{c:.0f} = {round(z / c, 3)} (z/b = {round(z / b, 3)})", timing=True)
     for app, warm in results["warm"].items():
         if warm["hook_total_sends"] == 0:
             check(f"warm {app}: round-trip hook counts", False, "the before-send hook saw 0 requests")
@@ -1012,16 +1054,18 @@ def render(results: Dict[str, Any]) -> str:
     lines.append(f"1. Cold start (median of {cold['runs']} interleaved runs, ms; spawn -> first response)")
     lines.append(f"   {'app':7} {'variant':34} {'total':>7} {'interp':>7} {'init':>7} {'1st req':>7} "
                  f"{'modules':>7} {'compiled':>8}  botocore")
-    names = {"a": "(a) chalice package", "b": "(b) after build step", "c": "(c) boto3 + client + GetItem"}
+    names = {"a": "(a) chalice package", "b": "(b) after build step", "c": "(c) boto3 + client + GetItem",
+             "z": "(z) authorizer function, (b)"}
     for app, per in cold["apps"].items():
-        for k in "abc":
+        for k in cold_kinds(app):
             row = per[k]
             compiled = row.get("compiled_from_source", {}).get("ours", "")
             lines.append(f"   {app:7} {names[k]:34} {row['total_ms']:7.1f} {row['interpreter_ms']:7.1f} "
                          f"{row['init_ms']:7.1f} {row['first_request_ms']:7.1f} {row['modules']:7} "
                          f"{compiled!s:>8}  {row['botocore_from']}")
         lines.append(f"   {app:7} ratios: b/c = {per['b_over_c']}   (b-c)/(a-c) = {per['cut']}   "
-                     f"a/c = {round(per['a']['total_ms'] / per['c']['total_ms'], 3)}")
+                     f"a/c = {round(per['a']['total_ms'] / per['c']['total_ms'], 3)}"
+                     + (f"   z/c = {round(per['z']['total_ms'] / per['c']['total_ms'], 3)}" if "z" in per else ""))
     lines.append("")
     lines.append(f"2. Warm request path (in-process, DynamoDB Local, {results['iterations']} calls per route; ms)")
     lines.append(f"   {'app':7} {'route':12} {'app p50':>8} {'app p99':>8} {'raw p50':>8} {'raw p99':>8} "

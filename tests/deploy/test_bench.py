@@ -37,6 +37,14 @@ def test_cold_start_numbers_and_no_compiles_after_the_build_step(results: Dict[s
         # The counter works: chalice's raw package ships no bytecode, so (a) compiles our modules.
         assert per["a"]["compiled_from_source"]["ours"] > 0, per["a"]["compiled_from_source"]
         assert per["b"]["botocore_from"] == "runtime", "the runtime's botocore must not be shadowed in (b)"
+        assert per["b"]["heavy_imported"] == ["aws_xray_sdk.core", "boto3"], "the API function builds both in init"
+
+
+def test_the_users_authorizer_function_starts_without_boto3(results: Dict[str, Any]) -> None:
+    z = results["cold"]["apps"]["users"]["z"]
+    assert z["total_ms"] > 0 and len(z["samples_ms"]) == 2
+    assert z["heavy_imported"] == []
+    assert "z" not in results["cold"]["apps"]["orders"]  # orders uses API Gateway's Cognito authorizer
 
 
 def test_round_trips_per_route(results: Dict[str, Any]) -> None:
