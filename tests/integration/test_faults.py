@@ -291,11 +291,10 @@ def test_dynamodb_hang_fails_fast_with_503_and_recovers_without_restart(special,
         assert item["status"]["S"] == "COMPLETED" or \
             int(item["in_progress_expiration"]["N"]) / 1000 < time.time(), "a live in-progress record"
 
-    # Fail fast: at most two attempts of one read timeout each (+ one back-off) per request,
-    # well under the Lambda timeout.
-    # DEFECT today (see the report): botocore's `max_attempts` counts retries, so the apps make 3
-    # attempts (6 s), and a create whose order write times out then waits again to delete its
-    # in-progress record (up to ~12 s).
+    # Fail fast: at most two attempts of one read timeout each (+ one back-off) per DynamoDB call,
+    # inside the Lambda timeout. (This once failed: botocore's `max_attempts` counts retries, so the
+    # apps made 3 attempts, and a create whose order write timed out then waited again to delete its
+    # in-progress record; `total_max_attempts` fixed it.)
     slowest = max(((c.ended - c.started), op, c.status) for op, c, _ in calls)
     assert slowest[0] <= DDB_FAILURE_BOUND + 0.3, (
         f"a {slowest[1]} took {slowest[0]:.1f} s (answer {slowest[2]}) while DynamoDB hung; bound "
