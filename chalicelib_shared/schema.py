@@ -52,7 +52,8 @@ def _fail(path: str, message: str) -> Invalid:
 
 class String(Field):
     """A string; without `allow_control`, control characters are refused. A `pattern` must itself
-    exclude control characters (see TEXT / NONBLANK_TEXT) so the OpenAPI document says what we check."""
+    exclude control characters (see TEXT / NONBLANK_TEXT) so the OpenAPI document says what we check;
+    `mismatch` is what a client is told when the pattern does not match (default: the pattern)."""
 
     type_name = "string"
 
@@ -61,10 +62,11 @@ class String(Field):
 
     def __init__(self, min_length: int = 0, max_length: int = 256, pattern: Optional[str] = None,
                  allow_control: bool = False, format: Optional[str] = None,
-                 description: Optional[str] = None) -> None:
+                 description: Optional[str] = None, mismatch: Optional[str] = None) -> None:
         self.min_length = min_length
         self.max_length = max_length
         self.pattern = pattern
+        self.mismatch = mismatch or f"must match {pattern}"
         self._regex = re.compile(pattern) if pattern else None
         self.allow_control = allow_control
         self.format = format
@@ -78,7 +80,7 @@ class String(Field):
         if not self.allow_control and _CONTROL.search(value):
             raise _fail(path, "must not contain control characters")
         if self._regex and not self._regex.fullmatch(value):
-            raise _fail(path, f"must match {self.pattern}")
+            raise _fail(path, self.mismatch)
         return value
 
     def json_schema(self) -> Dict[str, Any]:

@@ -87,14 +87,14 @@ class OrderEdit:
     expected: Mapping[str, Any]
 
 
-ORDER_ID = String(1, 64, pattern=r"[A-Za-z0-9_-]+",
+ORDER_ID = String(1, 64, pattern=r"[A-Za-z0-9_-]+", mismatch="must be letters, digits, '-' and '_' only",
                   description="Chosen by the client (the workshop's clients send UUIDs).")
 IDENTIFIER = AnyOf(Integer(-(10**18) + 1, 10**18 - 1), String(1, MAX_ID_LENGTH),
                    description="An integer or a string, as the client sends it.")
 MONEY = Number(Decimal(0), MAX_AMOUNT, places=2, description="Decimal, >= 0, at most 2 decimal places.")
 ORDER_ITEM = Object({
     "id": Required(IDENTIFIER),
-    "name": Required(String(1, MAX_NAME_LENGTH, pattern=NONBLANK_TEXT)),
+    "name": Required(String(1, MAX_NAME_LENGTH, pattern=NONBLANK_TEXT, mismatch="must not be blank")),
     "price": Required(MONEY),
     "quantity": Required(Integer(1, MAX_QUANTITY)),
 })
@@ -130,9 +130,11 @@ def valid_order_id(value: Any) -> bool:
     return True
 
 
-def check_order_id(value: Any, field: str = "orderId") -> str:
+def check_order_id(value: Any) -> str:
+    """A path `{orderId}`: 400 (field `orderId`) unless it has the stored format."""
     if not valid_order_id(value):
-        raise ValidationFailed({field: "must be 1-64 characters of letters, digits, '-' and '_'"})
+        raise ValidationFailed({"orderId": "must be 1-64 characters of letters, digits, '-' and '_'"},
+                               "The order id in the path is invalid.")
     return value
 
 

@@ -129,7 +129,9 @@ def test_other_users_order_is_404_like_a_missing_one(api, method, path, body):
     create(api)
     assert_error(call(api, method, path, body, auth("user-b")), 404, "OrderNotFound")
     assert_error(call(api, method, path.replace("order-1", "nope"), body, auth()), 404, "OrderNotFound")
-    assert_error(call(api, method, path.replace("order-1", "bad%20id"), body, auth()), 400)
+    bad = assert_error(call(api, method, path.replace("order-1", "bad%20id"), body, auth()), 400, "ValidationError")
+    assert bad["Message"] == "The order id in the path is invalid."
+    assert bad["Fields"] == {"orderId": "must be 1-64 characters of letters, digits, '-' and '_'"}
 
 
 def test_list_pagination_and_limits(api):

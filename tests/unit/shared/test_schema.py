@@ -110,3 +110,11 @@ def test_string_schemas_forbid_control_characters_like_the_check_does():
                                         ("caf\u00e9 \u2603", True, True), ("\x7f", False, False)]:
         assert bool(re.fullmatch(plain, text)) is ok_plain, text
         assert bool(re.fullmatch(nonblank, text)) is ok_nonblank, text
+
+
+def test_a_pattern_can_explain_itself():
+    model = Object({"name": String(1, 10, pattern=NONBLANK_TEXT, mismatch="must not be blank"),
+                    "code": String(1, 10, pattern="[a-z]+")})
+    with pytest.raises(ValidationFailed) as info:
+        model.parse({"name": "  ", "code": "A"})
+    assert info.value.fields == {"name": "must not be blank", "code": "must match [a-z]+"}

@@ -46,3 +46,10 @@ def test_models_describe_themselves_for_openapi(mod: Any) -> None:
     assert schema["required"] == ["name"] and schema["additionalProperties"] is False
     assert schema["properties"]["userid"]["pattern"] == "^[A-Za-z0-9_-]+$"
     assert schema["properties"]["name"]["maxLength"] == 256 and schema["properties"]["email"]["maxLength"] == 254
+
+
+def test_pattern_failures_are_explained_in_words_not_regexes(mod: Any) -> None:
+    with pytest.raises(mod.errors.ValidationFailed) as info:
+        mod.models.parse_create({"name": "   ", "email": "not-an-address", "userid": "a b"})
+    assert info.value.fields == {"name": "must not be blank", "email": "must be an e-mail address (name@domain)",
+                                 "userid": "must be letters, digits, '-' and '_' only"}

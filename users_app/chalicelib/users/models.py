@@ -20,10 +20,12 @@ USERID_PATTERN = r"[A-Za-z0-9_-]+"
 EMAIL_PATTERN = (r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                  r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
 
-USERID = String(1, 128, pattern=USERID_PATTERN,
+USERID = String(1, 128, pattern=USERID_PATTERN, mismatch="must be letters, digits, '-' and '_' only",
                 description="Letters, digits, '-' and '_' (meant to be the Cognito sub of a login).")
-NAME = String(1, 256, pattern=NONBLANK_TEXT, description="Display name; not blank, no control characters.")
-EMAIL = String(3, 254, pattern=EMAIL_PATTERN, format="email", description="Optional contact address.")
+NAME = String(1, 256, pattern=NONBLANK_TEXT, mismatch="must not be blank",
+              description="Display name; not blank, no control characters.")
+EMAIL = String(3, 254, pattern=EMAIL_PATTERN, format="email", mismatch="must be an e-mail address (name@domain)",
+               description="Optional contact address.")
 
 CREATE_USER = Object({"name": Required(NAME), "email": EMAIL, "userid": USERID},
                      description="POST /users. Without `userid` the service assigns a UUID4.")
