@@ -14,6 +14,7 @@ The same `Stack` class is used by the integration-test fixture (free ports, in-m
 """
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -416,6 +417,8 @@ def banner(stack: Stack) -> str:
     users, orders = out["users"]["APIEndpoint"], out["orders"]["OrdersServiceEndpoint"]
     rel = os.path.relpath(stack.state_dir, Path.cwd())
     py = os.path.relpath(sys.executable, Path.cwd()) if sys.executable.startswith(str(ROOT)) else sys.executable
+    # deploy.local.token finds outputs.json in the default state dir unless told otherwise
+    state = "" if stack.state_dir == (ROOT / ".local").resolve() else f"LOCAL_STATE_DIR={shlex.quote(str(stack.state_dir))} "
     return "\n".join([
         "Local stack is up.",
         f"  users API   {users}   (collection {users}/users; custom authorizer)",
@@ -425,7 +428,7 @@ def banner(stack: Stack) -> str:
         f"  admin user  {ADMIN_EMAIL}   password {ADMIN_PASSWORD}   (group {out['users']['UserPoolAdminGroupName']})",
         f"  outputs     {rel}/outputs.json   logs {rel}/logs/",
         "Get an ID token:",
-        f"  TOKEN=$({py} -m deploy.local.token {ADMIN_EMAIL} '{ADMIN_PASSWORD}')",
+        f"  TOKEN=$({state}{py} -m deploy.local.token {ADMIN_EMAIL} '{ADMIN_PASSWORD}')",
         "Call the APIs:",
         f"  curl -s -H \"Authorization: $TOKEN\" {users}/users",
         f"  curl -s -H \"Authorization: $TOKEN\" {orders}/orders",

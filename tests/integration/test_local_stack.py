@@ -326,6 +326,16 @@ def test_up_and_down_commands(tmp_path: Path) -> None:
         outputs = json.loads(outputs_file.read_text())
         assert_outputs_schema(outputs)
         assert outputs["users"]["APIEndpoint"] == f"http://127.0.0.1:{env['LOCAL_USERS_PORT']}"
+        # The printed token command works as printed, in a shell that did not set LOCAL_STATE_DIR.
+        [command] = [line.strip()[len("TOKEN=$("):-1] for line in up.stdout.splitlines()
+                     if line.strip().startswith("TOKEN=$(")]
+        shell_env = {k: v for k, v in os.environ.items() if not k.startswith("LOCAL_")}
+        token = subprocess.run(["bash", "-c", command], cwd=ROOT, env=shell_env, capture_output=True, text=True,
+                               timeout=60)
+        assert token.returncode == 0, token.stderr
+        claims = jwt.decode(token.stdout.strip(), options={"verify_signature": False})
+        assert claims["email"] == cognito.ADMIN_EMAIL and claims["cognito:groups"] == ["apiAdmins"]
+        assert claims["iss"].endswith("/" + outputs["users"]["UserPool"]), "a token from another stack"
         pids = [p["pid"] for p in json.loads((tmp_path / "state" / "stack.json").read_text())["processes"].values()]
         again = subprocess.run([sys.executable, "-m", "deploy.local.stack", "up"], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=60)
