@@ -350,12 +350,14 @@ def serve(app_name: str, host: str, port: int, workers: int) -> int:
 
 
 def whole_lines() -> None:
-    """Make each line on stdout reach the file in one write().
+    """Make each line on stdout and stderr reach the file in one write(), as soon as it is complete.
 
-    The stack runs the apps with PYTHONUNBUFFERED, under which `print(x)` is two writes, `x` then
-    the newline; Powertools prints its EMF blobs so, and another worker's line could land between the
-    two and glue two JSON documents together. Line buffering holds `x` until its newline arrives, and
-    one O_APPEND write of a whole line is never split by another process's write.
+    Under PYTHONUNBUFFERED (`python -u`, which the stack once set to see lines at once) `print(x)`
+    is two writes, `x` then the newline; Powertools prints its EMF blobs so, and another worker's
+    line could land between the two and glue two JSON documents together. Line buffering holds `x`
+    until its newline and writes the line at once, and one O_APPEND write is never split by another
+    process's write. (Block-buffered, the default for a file, lines would show only when a buffer
+    fills or a request ends.)
     """
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(line_buffering=True, write_through=False)  # type: ignore[attr-defined]

@@ -239,7 +239,6 @@ class Stack:
             "USER_POOL_ARN": cognito.pool_arn(pool.pool_id),
             "JWT_ISSUER": cognito.issuer(pool.pool_id),
             "JWKS_URL": cognito.jwks_url(idp_url, pool.pool_id),
-            "PYTHONUNBUFFERED": "1",
             **cfg.extra_app_env,
         }
         for app in cfg.apps:

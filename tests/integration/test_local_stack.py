@@ -202,9 +202,9 @@ def slow(name):
 
 @contextlib.contextmanager
 def serving(tmp_path: Path, name: str, source: str, workers: int) -> Iterator[Tuple[int, Path]]:
-    """Serve the one-file Chalice app `source` with the local server, the way the stack does
-    (log file opened for appending, PYTHONUNBUFFERED); yields its port and log file once the
-    workers answer."""
+    """Serve the one-file Chalice app `source` with the local server, its log file opened for
+    appending as the stack does, under PYTHONUNBUFFERED (where `print` is two writes: the hard case
+    for whole lines); yields its port and log file once the workers answer."""
     project = tmp_path / name
     (project / ".chalice").mkdir(parents=True)
     (project / ".chalice" / "config.json").write_text(json.dumps(
