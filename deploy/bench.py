@@ -230,8 +230,9 @@ def stage_env(app: str) -> Dict[str, str]:
     return {k: str(v) for k, v in env.items()}
 
 
-def lambda_env(app: str, task: Optional[Path], runtime: Path, ddb_url: str, sampled: bool) -> Dict[str, str]:
-    function = f"{app}-{STAGE}-APIHandler"
+def lambda_env(app: str, task: Optional[Path], runtime: Path, ddb_url: str, sampled: bool,
+               handler: str = "app.app", function_suffix: str = "APIHandler") -> Dict[str, str]:
+    function = f"{app}-{STAGE}-{function_suffix}"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "en_US.UTF-8", "TZ": ":UTC",
         "LAMBDA_TASK_ROOT": str(task or runtime), "LAMBDA_RUNTIME_DIR": str(runtime),
@@ -239,7 +240,7 @@ def lambda_env(app: str, task: Optional[Path], runtime: Path, ddb_url: str, samp
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function}",
         "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[$LATEST]bench", "AWS_EXECUTION_ENV":
             f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
-        "_HANDLER": "app.app", "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+        "_HANDLER": handler, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
         "AWS_ENDPOINT_URL_DYNAMODB": ddb_url, "PYTHONDONTWRITEBYTECODE": "1",
         "_X_AMZN_TRACE_ID": f"Root=1-6553f1a0-0123456789abcdef01234567;Parent=0123456789abcdef;"
                             f"Sampled={1 if sampled else 0}",
@@ -481,16 +482,14 @@ def _order_item(user_id: str, order_id: str, now: str, status: str = "PLACED") -
 # 1. Cold start
 # ------------------------------------------------------------------------------------------------
 def run_cold_once(sandbox: Sandbox, app: str, kind: str, ddb_url: str, workdir: Path,
-                  verbose: bool = False, jwks: Optional["_JwksServer"] = None) -> Dict[str, Any]:
+                  jwks: "_JwksServer", verbose: bool = False) -> Dict[str, Any]:
     """kind: 'a' | 'b' | 'c' (baseline) | 'z' (users authorizer function, (b) artifact)."""
     if kind == "z":
         task, _ = sandbox.dirs[(app, "b")]
-        env = lambda_env(app, task, sandbox.runtime, ddb_url, sampled=True)
-        function = f"{app}-{STAGE}-users_authorizer"
-        env.update(_HANDLER="app.users_authorizer", AWS_LAMBDA_FUNCTION_NAME=function,
-                   AWS_LAMBDA_LOG_GROUP_NAME=f"/aws/lambda/{function}", JWKS_URL=jwks.url if jwks else "",
-                   BENCH_KIND="authorizer", BENCH_SYS_PATH=json.dumps(sandbox.sys_path(app, "b")),
-                   BENCH_EVENT=json.dumps(authorizer_event(jwks.token if jwks else "")))
+        env = lambda_env(app, task, sandbox.runtime, ddb_url, sampled=True, handler="app.users_authorizer",
+                         function_suffix="users_authorizer")
+        env.update(JWKS_URL=jwks.url, BENCH_KIND="authorizer", BENCH_SYS_PATH=json.dumps(sandbox.sys_path(app, "b")),
+                   BENCH_EVENT=json.dumps(authorizer_event(jwks.token)))
         cwd = task
     elif kind == "c":
         env = lambda_env(app, None, sandbox.runtime, ddb_url, sampled=True)
@@ -567,21 +566,19 @@ def cold_kinds(app: str) -> Tuple[str, ...]:
     return ("a", "b", "c", "z") if app == "users" else ("a", "b", "c")
 
 
-def bench_cold(sandbox: Sandbox, ddb_url: str, runs: int, workdir: Path,
+def bench_cold(sandbox: Sandbox, ddb_url: str, jwks: "_JwksServer", runs: int, workdir: Path,
                log: Callable[[str], None]) -> Dict[str, Any]:
     kinds = [(app, kind) for app in APPS for kind in cold_kinds(app)]
     samples: Dict[Tuple[str, str], List[Dict[str, Any]]] = {k: [] for k in kinds}
-    jwks = _JwksServer().start()
     for app, kind in kinds:  # one unmeasured run each: page cache, DynamoDB Local's JIT
-        run_cold_once(sandbox, app, kind, ddb_url, workdir, jwks=jwks)
+        run_cold_once(sandbox, app, kind, ddb_url, workdir, jwks)
     rng = random.Random(7)
     for index in range(runs):
         order = list(kinds)
         rng.shuffle(order)  # interleaved, in a varying order
         for app, kind in order:
-            samples[(app, kind)].append(run_cold_once(sandbox, app, kind, ddb_url, workdir, jwks=jwks))
+            samples[(app, kind)].append(run_cold_once(sandbox, app, kind, ddb_url, workdir, jwks))
         log(f"  cold start run {index + 1}/{runs}")
-    jwks.stop()
     result: Dict[str, Any] = {"runs": runs, "apps": {}}
     for app in APPS:
         per: Dict[str, Any] = {}
@@ -597,7 +594,7 @@ def bench_cold(sandbox: Sandbox, ddb_url: str, runs: int, workdir: Path,
         per["b_over_c"] = round(b / c, 3)
         per["cut"] = round((b - c) / (a - c), 3) if a > c else None  # (b-c)/(a-c)
         for variant in ("a", "b"):
-            verbose = run_cold_once(sandbox, app, variant, ddb_url, workdir, verbose=True)
+            verbose = run_cold_once(sandbox, app, variant, ddb_url, workdir, jwks, verbose=True)
             per[variant]["compiled_from_source"] = compiled_from_source(verbose["stderr"], sandbox, app, variant)
         result["apps"][app] = per
     return result
@@ -1116,15 +1113,16 @@ def run(quick: bool = False, runs: Optional[int] = None, iterations: Optional[in
     results["packages"] = ensure_packages(rebuild, log)
     sandbox = Sandbox()
     ddb = BenchDynamo(sandbox.root / "dynamodb.log")
+    jwks = _JwksServer().start()  # the users authorizer's cold starts (z) fetch their keys here
     try:
         for app in APPS:
             for variant in ("a", "b"):
                 sandbox.prepare(app, variant)
         log("starting DynamoDB Local (in memory) ...")
         ddb.start()
-        log(f"cold starts: {runs} runs x (a, b, c) x {len(APPS)} apps ...")
+        log(f"cold starts: {runs} runs x (a, b, c) x {len(APPS)} apps, and (z) for users ...")
         pyc_before = sandbox.bytecode_files()
-        results["cold"] = bench_cold(sandbox, ddb.url, runs, sandbox.root, log)
+        results["cold"] = bench_cold(sandbox, ddb.url, jwks, runs, sandbox.root, log)
         if sandbox.bytecode_files() != pyc_before:
             raise BenchError("a cold-start child wrote bytecode into the unzipped package: runs are not cold")
         results["warm"] = {}
@@ -1137,6 +1135,7 @@ def run(quick: bool = False, runs: Optional[int] = None, iterations: Optional[in
             results["warm"][app] = warm
         results["artifacts"] = {app: artifact_report(app) for app in APPS}
     finally:
+        jwks.stop()
         ddb.stop()
         sandbox.cleanup()
     results["checks"] = evaluate(results)

@@ -162,7 +162,6 @@ def test_users_routes_use_the_token_authorizer(packages: Dict[Tuple[str, str], P
             assert operation.get("security"), f"{method.upper()} {path} has no authorizer"
 
 
-
 def test_the_authorizer_function_is_the_handler_the_app_recognises(packages: Dict[Tuple[str, str], Package]) -> None:
     """users_app/app.py skips the DynamoDB client and the tracer when _HANDLER names the authorizer:
     that name must be the Handler Chalice packages, or the authorizer would pay for both again."""

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from deploy.local import cognito
-from deploy.local.stack import APPS, ROOT, free_port
+from deploy.local.stack import ROOT, free_port
 from tests.integration.conftest import StackHandle, start_local_stack
 
 pytestmark = pytest.mark.integration
