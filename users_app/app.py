@@ -13,6 +13,7 @@ from typing import Any, Dict, Optional
 from chalice import Chalice
 
 from chalicelib.shared.aws import dynamodb_client
+from chalicelib.shared.chalice_cli import allow_only_package
 from chalicelib.shared.http import api_view, json_response, parse_json_object, query_int
 from chalicelib.shared.observability import Observability
 from chalicelib.shared.verifier import CognitoVerifier
@@ -22,6 +23,8 @@ from chalicelib.users.repository import DynamoUsersRepository
 from chalicelib.users.service import DEFAULT_LIMIT, MAX_LIMIT, Caller, UsersService
 from chalicelib.users.settings import load as load_settings
 
+allow_only_package("users", local_reason="a token its custom authorizer rejects drops the connection "
+                                        "instead of answering 401")
 settings = load_settings()
 
 app = Chalice(app_name="users", configure_logs=False)
