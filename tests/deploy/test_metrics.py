@@ -15,8 +15,9 @@ import pytest
 from tests import jwtkit
 from tests.deploy.conftest import Package
 from tests.deploy.emf_runner import emf_series, emitted_series, lambda_environment
-from tests.deploy.metric_check import (FUNCTION_TYPES, Series, canonical, custom_problems, custom_references,
-                                       of_types, references, resolver, template_problems, token)
+from tests.deploy.metric_check import (FUNCTION_TYPES, Facts, Series, canonical, custom_problems,
+                                       custom_references, of_types, references, resolver, target,
+                                       template_problems, token)
 
 APP_DIRS = {"users": "users_app", "orders": "orders_app"}
 # Physical ids the functions' environment gets for these Refs: tests/jwtkit.py signs for this pool and client.
@@ -27,6 +28,41 @@ Packages = Dict[Tuple[str, str], Package]
 
 def stack_name(pkg: Package) -> str:
     return f"serverless-patterns-{pkg.app}-{pkg.stage}"
+
+
+# ---------------------------------------------------------------- AWS metrics
+
+def test_every_referenced_aws_metric_is_published_with_those_dimensions(
+        packages: Packages, capsys: pytest.CaptureFixture[str]) -> None:
+    checked: Dict[str, int] = {}
+    custom = 0
+    problems: List[str] = []
+    for pkg in packages.values():
+        found, found_problems = template_problems(pkg.template)
+        checked[repr(pkg)] = len(found.metrics)
+        custom += len(custom_references(found))
+        problems += [f"{pkg}: {problem}" for problem in found_problems]
+    per_template = ", ".join(f"{name} {count}" for name, count in checked.items())
+    with capsys.disabled():
+        print(f"\nchecked {sum(checked.values())} metric references in {len(checked)} templates ({per_template}): "
+              f"{sum(checked.values()) - custom} AWS ones against the catalog, {len(problems)} invalid; {custom} "
+              f"custom ones are held against what the functions emit")
+    assert all(checked.values()), checked
+    assert not problems, "\n".join(problems)
+
+
+def test_dynamodb_panels_graph_every_operation_each_table_is_called_with(packages: Packages) -> None:
+    """A per-operation sum that leaves out an operation the functions call would hide its throttles."""
+    for pkg in packages.values():
+        granted = Facts.of(pkg.template).table_operations
+        graphed: Dict[Tuple[str, str], Set[str]] = {}
+        for ref in references(pkg.template).metrics:
+            operation, table = ref.value("Operation"), target(ref.value("TableName"))
+            if ref.namespace == "AWS/DynamoDB" and operation and table:
+                graphed.setdefault((ref.name, table), set()).add(operation)
+        for granted_table, operations in granted.items():
+            for metric in ("ThrottledRequests", "SystemErrors"):
+                assert graphed.get((metric, granted_table)) == set(operations), (pkg, metric, granted_table)
 
 
 # ---------------------------------------------------------------- custom metrics
