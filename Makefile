@@ -8,7 +8,7 @@ STAGE ?= dev
 NODE_DIR := deploy/local
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: dev up down test test-unit sync check-sync openapi package deploy admin bench load clean help deps
+.PHONY: dev up down test test-unit sync check-sync openapi package deploy admin logs destroy bench load clean help deps
 
 help:
 	@echo "make dev      run DynamoDB Local, the Cognito emulator and both APIs in the foreground"
@@ -16,6 +16,7 @@ help:
 	@echo "make up/down  start/stop the local stack in the background (for scripts)"
 	@echo "make sync     copy chalicelib_shared/ into both apps"
 	@echo "make package STAGE=dev|prod, make deploy STAGE=..., make admin EMAIL=... [STAGE=...]"
+	@echo "make logs STAGE=... APP=users|orders [FUNCTION=authorizer], make destroy STAGE=... [CONFIRM=prod]"
 	@echo "make bench    cold start / request path benchmark;  make load  bounded load run"
 
 $(VENV)/.installed: requirements-dev.txt users_app/requirements.txt orders_app/requirements.txt
@@ -61,17 +62,29 @@ clean:
 # ---- AWS deployment (deploy/README.md) ----
 # `make admin` targets the local stack unless STAGE is given on the command line or in the environment.
 ADMIN_STAGE := $(if $(filter command line environment,$(origin STAGE)),$(STAGE),local)
+BUILD_DIR ?= deploy/build
+REGION_ARG = $(if $(REGION),--region $(REGION))
 
 package: $(VENV)/.installed
-	@$(PY) -m deploy.package --stage $(STAGE)
+	@$(PY) -m deploy.package --stage $(STAGE) --build-dir $(BUILD_DIR)
 
 deploy: package
-	@$(PY) -m deploy.deploy --stage $(STAGE) $(if $(REGION),--region $(REGION)) $(if $(BUCKET),--bucket $(BUCKET)) \
-		$(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL)) $(if $(filter true,$(CREATE_APIGW_ROLE)),--create-apigateway-role)
+	@$(PY) -m deploy.deploy --stage $(STAGE) --build-dir $(BUILD_DIR) $(REGION_ARG) $(if $(BUCKET),--bucket $(BUCKET)) \
+		$(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL)) $(if $(CREATE_APIGW_ROLE),--create-apigateway-role $(CREATE_APIGW_ROLE))
+
+# Follows one function's CloudWatch logs (the deployed stack's log groups). SINCE=10m, FOLLOW=false for one read.
+logs: $(VENV)/.installed
+	@test -n "$(APP)" || { echo "usage: make logs STAGE=dev|prod APP=users|orders [FUNCTION=authorizer]"; exit 2; }
+	@$(PY) -m deploy.logs --stage $(STAGE) --app $(APP) $(REGION_ARG) $(if $(FUNCTION),--function $(FUNCTION)) \
+		$(if $(SINCE),--since $(SINCE)) $(if $(filter false,$(FOLLOW)),--no-follow)
+
+# Deletes both stacks of a stage, orders first; prod only with CONFIRM=prod (its tables and pool are retained).
+destroy: $(VENV)/.installed
+	@$(PY) -m deploy.destroy --stage $(STAGE) $(REGION_ARG) $(if $(CONFIRM),--confirm $(CONFIRM))
 
 admin: $(VENV)/.installed
 	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=you@example.com [STAGE=local|dev|prod]"; exit 2; }
-	@$(PY) -m deploy.admin --email "$(EMAIL)" --stage $(ADMIN_STAGE)
+	@$(PY) -m deploy.admin --email "$(EMAIL)" --stage $(ADMIN_STAGE) $(REGION_ARG)
 
 # ---- performance (issue 7): cold start, warm path, authorizer, artifact sizes; see deploy/bench.py ----
 # Reuses deploy/build/<app>/dev when fresh (else packages it). BENCH_ARGS e.g. "--quick" or "--runs 25 --strict".

@@ -21,6 +21,8 @@ from typing import Any, List, Optional
 
 import boto3
 
+from deploy.target import TargetError, check as check_target
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_OUTPUTS = ROOT / ".local" / "outputs.json"
 DEFAULT_PREFIX = "serverless-patterns"
@@ -58,6 +60,11 @@ def deployed_pool(stage: str, region: str, prefix: str = DEFAULT_PREFIX, cloudfo
     except Exception as exc:  # noqa: BLE001 - any failure here means "no such deployed stack"
         raise AdminError(f"cannot read the outputs of stack {stack} in {region}: {exc}") from None
     values = {o["OutputKey"]: o["OutputValue"] for o in outputs}
+    missing = [name for name in ("UserPool", "UserPoolClient", "APIEndpoint") if not values.get(name)]
+    if missing:
+        raise AdminError(f"stack {stack} in {region} has no {', '.join(missing)} output"
+                         f"{'s' if len(missing) > 1 else ''}: is it this project's users stack, and did its "
+                         f"last deploy finish? (`make deploy STAGE={stage}`)")
     return Pool(region=region, pool_id=values["UserPool"], client_id=values["UserPoolClient"],
                 group=values.get("UserPoolAdminGroupName", "apiAdmins"), api_endpoint=values["APIEndpoint"])
 
@@ -118,10 +125,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     password = args.password or generate_password()
     try:
+        if args.stage != "local":
+            check_target()
         pool = local_pool(args.outputs) if args.stage == "local" else deployed_pool(args.stage, args.region,
                                                                                    args.prefix)
         existed = ensure_admin(cognito_client(pool), pool, args.email, password)
-    except AdminError as exc:
+    except (AdminError, TargetError) as exc:
         print(f"admin: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - botocore errors: say what failed, no traceback

@@ -1,7 +1,7 @@
 """Deploy both stacks of a stage with the AWS CLI: users first (it owns the user pool), then orders.
 
-    python -m deploy.deploy --stage dev [--region R] [--bucket B] [--alarm-email E] [--create-apigateway-role]
-    (make deploy STAGE=dev [REGION=..] [BUCKET=..] [ALARM_EMAIL=..] [CREATE_APIGW_ROLE=true])
+    python -m deploy.deploy --stage dev [--region R] [--bucket B] [--alarm-email E] [--create-apigateway-role true|false]
+    (make deploy STAGE=dev [REGION=..] [BUCKET=..] [ALARM_EMAIL=..] [CREATE_APIGW_ROLE=true|false])
 
 Needs the packages from `make package STAGE=...` (deploy/build/<app>/<stage>/). For each app:
 `aws cloudformation package` (uploads the zips to S3, rewrites the code URIs), `aws cloudformation deploy`,
@@ -10,20 +10,33 @@ become the orders stack's parameters. Prints every output and writes them to
 deploy/build/outputs-<stage>.json (same keys as .local/outputs.json, so the integration tests can target it).
 Without --bucket (or DEPLOY_BUCKET) the artifacts go to <prefix>-artifacts-<account>-<region>, created
 when missing.
+
+API Gateway needs a CloudWatch Logs role (one setting per account and region) before a stage can write
+access logs. Unless told (--create-apigateway-role), the deploy reads it with `aws apigateway get-account`:
+none set (a fresh account) -> the users stack creates one and sets it, and the deploy says so; one set ->
+left alone, whoever owns it; one set whose role no longer exists -> the deploy stops and says so.
 """
 import argparse
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from deploy.target import TargetError, check as check_target
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "deploy" / "build"
 DEFAULT_PREFIX = "serverless-patterns"
 APPS = ("users", "orders")
+APIGW_ROLE_PARAMETER = "CreateApiGatewayCloudWatchRole"
+# Cognito's rule for a hosted-UI prefix domain (unique across every account in a region)
+HOSTED_UI_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+RESERVED_IN_PREFIX = re.compile(r"aws|amazon|cognito")
 
 
 class DeployError(Exception):
@@ -34,15 +47,36 @@ def stack_name(prefix: str, app: str, stage: str) -> str:
     return f"{prefix}-{app}-{stage}"
 
 
+def hosted_ui_prefix(stack: str, account: str) -> str:
+    """The users stack's hosted-UI domain prefix: the stack name (lower case, without the words Cognito
+    refuses) and 8 hex digits of the account's hash. Stable across app-client replacement, distinct
+    between accounts that use the same stack name, and no account id in a public host name."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", stack.lower())
+    while RESERVED_IN_PREFIX.search(slug):
+        slug = RESERVED_IN_PREFIX.sub("", slug)
+    slug = re.sub(r"-{2,}", "-", slug).strip("-")[:54].rstrip("-")
+    digest = hashlib.sha256(account.encode()).hexdigest()[:8]
+    prefix = f"{slug}-{digest}" if slug else f"sp-{digest}"
+    assert HOSTED_UI_PREFIX.match(prefix) and not RESERVED_IN_PREFIX.search(prefix), prefix
+    return prefix
+
+
+def aws_cli() -> Optional[str]:
+    """`aws` on PATH, else the one `make deps` installs beside this Python."""
+    venv_aws = Path(sys.executable).with_name("aws")
+    return shutil.which("aws") or (str(venv_aws) if venv_aws.exists() else None)
+
+
 class Aws:
-    """Runs the AWS CLI (whatever `aws` is on PATH) and echoes each command."""
+    """Runs the AWS CLI (`aws` on PATH, else the pinned one in .venv) and echoes each command."""
 
     def __init__(self, region: str, echo=print) -> None:
         self.region = region
         self.echo = echo
-        self.exe = shutil.which("aws")
+        self.exe = aws_cli()
         if not self.exe:
-            raise DeployError("the AWS CLI (`aws`) is not on PATH: install it and configure credentials")
+            raise DeployError("the AWS CLI (`aws`) is not on PATH: run `make deps` (it installs one in .venv) "
+                              "or install it, and configure credentials")
 
     def run(self, *args: str, capture: bool = False, check: bool = True) -> subprocess.CompletedProcess:
         cmd = [self.exe, *args, "--region", self.region]
@@ -55,27 +89,47 @@ class Aws:
                               + (f": {proc.stderr.strip()}" if capture and proc.stderr else ""))
         return proc
 
+    def json(self, *args: str) -> object:
+        return json.loads(self.run(*args, "--output", "json", capture=True).stdout or "null")
+
     def outputs(self, stack: str) -> Dict[str, str]:
-        proc = self.run("cloudformation", "describe-stacks", "--stack-name", stack,
-                        "--query", "Stacks[0].Outputs", "--output", "json", capture=True)
-        return {o["OutputKey"]: o["OutputValue"] for o in json.loads(proc.stdout or "null") or []}
+        found = self.json("cloudformation", "describe-stacks", "--stack-name", stack, "--query", "Stacks[0].Outputs")
+        return {o["OutputKey"]: o["OutputValue"] for o in found or []}  # type: ignore[union-attr]
+
+    def account(self) -> str:
+        return self.run("sts", "get-caller-identity", "--query", "Account", "--output", "text",
+                        capture=True).stdout.strip()
 
 
-def default_bucket(aws: Aws, prefix: str) -> str:
-    account = aws.run("sts", "get-caller-identity", "--query", "Account", "--output", "text",
-                      capture=True).stdout.strip()
+def default_bucket(aws: Aws, prefix: str, account: str) -> str:
     bucket = f"{prefix}-artifacts-{account}-{aws.region}"
     if aws.run("s3api", "head-bucket", "--bucket", bucket, capture=True, check=False).returncode != 0:
         aws.run("s3", "mb", f"s3://{bucket}")
     return bucket
 
 
+def apigateway_role_parameters(aws: Aws, create: Optional[bool]) -> Dict[str, str]:
+    """The users stack's CreateApiGatewayCloudWatchRole, from the account's API Gateway setting."""
+    if create is not None:  # CREATE_APIGW_ROLE=true|false: the user decides
+        return {APIGW_ROLE_PARAMETER: "true" if create else "false"}
+    role_arn = (aws.json("apigateway", "get-account") or {}).get("cloudwatchRoleArn")  # type: ignore[union-attr]
+    if not role_arn:
+        aws.echo(f"API Gateway in {aws.region} has no CloudWatch Logs role (a fresh account): the users stack "
+                 f"creates one and sets it for the region; it is kept when the stack is deleted.")
+        return {APIGW_ROLE_PARAMETER: "true"}
+    role = aws.run("iam", "get-role", "--role-name", role_arn.rsplit("/", 1)[-1], capture=True, check=False)
+    if role.returncode != 0 and "NoSuchEntity" in role.stderr:
+        raise DeployError(f"API Gateway in {aws.region} logs through {role_arn}, which no longer exists, so no "
+                          f"API stage can write access logs: recreate that role, or deploy with "
+                          f"CREATE_APIGW_ROLE=true to have the users stack create a new one and set it "
+                          f"(the setting is shared by every API in this account and region)")
+    return {}  # set, and maybe someone else's: never touch it
+
+
 def deploy_stack(aws: Aws, app: str, stage: str, stack: str, bucket: str, build: Path,
                  parameters: Dict[str, str]) -> Dict[str, str]:
     out = build / app / stage
     template = out / "sam.json"
-    if not template.exists():
-        raise DeployError(f"{template} is missing: run `make package STAGE={stage}` first")
     packaged = out / "packaged.json"
     aws.run("cloudformation", "package", "--template-file", str(template), "--s3-bucket", bucket,
             "--s3-prefix", stack, "--output-template-file", str(packaged), "--use-json")
@@ -90,15 +144,20 @@ def deploy_stack(aws: Aws, app: str, stage: str, stack: str, bucket: str, build:
 
 
 def deploy(stage: str, region: str, bucket: Optional[str] = None, prefix: str = DEFAULT_PREFIX,
-           alarm_email: Optional[str] = None, create_apigateway_role: bool = False,
+           alarm_email: Optional[str] = None, create_apigateway_role: Optional[bool] = None,
            build: Path = BUILD, echo=print) -> Dict[str, object]:
+    for app in APPS:  # before any AWS call
+        if not (build / app / stage / "sam.json").exists():
+            raise DeployError(f"{build / app / stage / 'sam.json'} is missing: run `make package STAGE={stage}` first")
     aws = Aws(region, echo)
-    bucket = bucket or default_bucket(aws, prefix)
+    account = aws.account()
+    bucket = bucket or default_bucket(aws, prefix, account)
     common = {"AlarmEmail": alarm_email} if alarm_email else {}
-    users_params = dict(common)
-    if create_apigateway_role:  # account-wide: the users stack (deployed first) sets it up once
-        users_params["CreateApiGatewayCloudWatchRole"] = "true"
-    users = deploy_stack(aws, "users", stage, stack_name(prefix, "users", stage), bucket, build, users_params)
+    users_stack = stack_name(prefix, "users", stage)
+    users_params = {**common, "UserPoolDomainPrefix": hosted_ui_prefix(users_stack, account),
+                    # account-wide: only the users stack (deployed first) may create it, never orders
+                    **apigateway_role_parameters(aws, create_apigateway_role)}
+    users = deploy_stack(aws, "users", stage, users_stack, bucket, build, users_params)
     if not users.get("UserPool"):
         raise DeployError(f"stack {stack_name(prefix, 'users', stage)} has no UserPool output")
     orders_params = {**common, "UserPool": users["UserPool"],
@@ -115,14 +174,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--bucket", default=os.environ.get("DEPLOY_BUCKET") or None)
     parser.add_argument("--prefix", default=os.environ.get("STACK_PREFIX") or DEFAULT_PREFIX)
     parser.add_argument("--alarm-email", default=None)
-    parser.add_argument("--create-apigateway-role", action="store_true",
-                        help="first deploy in a region whose API Gateway has no CloudWatch logging role")
+    parser.add_argument("--create-apigateway-role", choices=("true", "false"), default=None,
+                        help="create API Gateway's CloudWatch Logs role in the users stack (default: only when "
+                             "`aws apigateway get-account` shows none)")
     parser.add_argument("--build-dir", type=Path, default=BUILD)
     args = parser.parse_args(argv)
+    create_role = None if args.create_apigateway_role is None else args.create_apigateway_role == "true"
     try:
+        check_target()
         result = deploy(args.stage, args.region, args.bucket, args.prefix, args.alarm_email,
-                        args.create_apigateway_role, args.build_dir)
-    except DeployError as exc:
+                        create_role, args.build_dir.resolve())
+    except (DeployError, TargetError) as exc:
         print(f"deploy failed: {exc}", file=sys.stderr)
         return 1
     target = args.build_dir / f"outputs-{args.stage}.json"

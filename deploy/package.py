@@ -162,7 +162,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     started = time.monotonic()
     try:
         stages = list(STAGES) if "all" in (args.stage or []) else (args.stage or ["dev"])
-        for line in package_all(args.app or list(APPS), stages, args.build_dir):
+        for line in package_all(args.app or list(APPS), stages, args.build_dir.resolve()):
             print(line)
     except (PackageError, BuildError) as exc:
         print(f"package failed: {exc}", file=sys.stderr)

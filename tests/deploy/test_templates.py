@@ -49,7 +49,8 @@ OUTPUTS = {
 COMMON_PARAMETERS = {"UserPoolAdminGroupName", "AlarmEmail", "CreateApiGatewayCloudWatchRole",
                      "LogRetentionInDays", "ApiThrottlingRateLimit", "ApiThrottlingBurstLimit",
                      "ApiLatencyP99ThresholdMs"}
-PARAMETERS = {"users": COMMON_PARAMETERS | {"AllowSelfSignUp"}, "orders": COMMON_PARAMETERS | {"UserPool"}}
+PARAMETERS = {"users": COMMON_PARAMETERS | {"AllowSelfSignUp", "UserPoolDomainPrefix"}, "orders": COMMON_PARAMETERS | {"UserPool"}}
+HOSTED_UI_PREFIX = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"  # Cognito's rule for a prefix domain
 ALARMS = {
     "users": {"Api5xxAlarm", "ApiLatencyP99Alarm", "ApiHandlerErrorsAlarm", "ApiHandlerThrottlesAlarm",
               "AuthorizerErrorsAlarm", "AuthorizerThrottlesAlarm"},
@@ -130,6 +131,17 @@ def test_users_stack_owns_the_user_pool(packages: Dict[Tuple[str, str], Package]
         assert set(client["ExplicitAuthFlows"]) == {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH",
                                                     "ALLOW_REFRESH_TOKEN_AUTH"}
         assert res["UserPoolDomain"]["Type"] == "AWS::Cognito::UserPoolDomain"
+        # the hosted-UI prefix outlives the app client: `make deploy` passes one derived from the stack
+        # and the account; without it, the stack id's UUID (unique in every account, never aws/amazon/cognito)
+        domain = res["UserPoolDomain"]["Properties"]["Domain"]
+        assert "UserPoolClient" not in json.dumps(domain)
+        assert domain == {"Fn::If": ["HasUserPoolDomainPrefix", {"Ref": "UserPoolDomainPrefix"},
+                                     {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}]}
+        stack_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/serverless-patterns-users-dev/" \
+                   "6b1d2f60-1f1e-11ef-8d8a-0e7b5c3a9f21"
+        assert re.fullmatch(HOSTED_UI_PREFIX, stack_id.split("/")[2])
+        assert re.fullmatch(t["Parameters"]["UserPoolDomainPrefix"]["AllowedPattern"], "")
+        assert not re.fullmatch(t["Parameters"]["UserPoolDomainPrefix"]["AllowedPattern"], "Has-Upper")
         assert res["UserPoolAdminGroup"]["Properties"]["GroupName"] == {"Ref": "UserPoolAdminGroupName"}
         assert t["Outputs"]["UserPool"]["Value"] == {"Ref": "UserPool"}
 
@@ -398,3 +410,12 @@ def test_dashboards_are_valid_json_and_reference_existing_resources(pkg: Package
     widgets = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))["widgets"]
     alarm_widget = [w for w in widgets if w["type"] == "alarm"][0]
     assert len(alarm_widget["properties"]["alarms"]) == len(ALARMS[pkg.app])
+
+
+def test_dev_stacks_delete_their_layer_versions_and_prod_keeps_them(pkg: Package) -> None:
+    """SAM keeps every layer version unless told otherwise, even when the stack is deleted."""
+    layers = [r for r in pkg.transformed["Resources"].values() if r["Type"] == "AWS::Lambda::LayerVersion"]
+    assert len(layers) == 1
+    expected = "Retain" if pkg.stage == "prod" else "Delete"
+    assert pkg.template["Resources"]["ManagedLayer"]["Properties"]["RetentionPolicy"] == expected
+    assert layers[0]["DeletionPolicy"] == expected
