@@ -1,12 +1,12 @@
 """The autoreload watcher (deploy/local/watch.py): what counts as a change, one result per burst,
-the reloader's own writes absorbed, which apps a change restarts."""
+the reloader's own writes absorbed, which apps a change restarts; and LOCAL_AUTORELOAD parsing."""
 import os
 from pathlib import Path
 from typing import List
 
 import pytest
 
-from deploy.local import watch
+from deploy.local import stack, watch
 
 
 class Clock:
@@ -100,3 +100,20 @@ def test_affected_apps(tmp_path: Path) -> None:
     assert watch.affected_apps([str(root / "chalicelib_shared/http.py")], root) == ["users_app", "orders_app"]
     assert watch.affected_apps([str(root / "chalicelib_shared/http.py")], root, ["orders_app"]) == ["orders_app"]
     assert watch.affected_apps([], root) == []
+
+
+@pytest.mark.parametrize("value, default, expected", [("", True, True), ("", False, False), ("0", True, False),
+                                                      ("1", False, True), (" 1 ", False, True)])
+def test_autoreload_setting(monkeypatch: pytest.MonkeyPatch, value: str, default: bool, expected: bool) -> None:
+    monkeypatch.setenv("LOCAL_AUTORELOAD", value)
+    assert stack.autoreload_setting(default) is expected
+
+
+def test_autoreload_setting_rejects_other_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCAL_AUTORELOAD", "yes")
+    with pytest.raises(stack.StackError, match="LOCAL_AUTORELOAD='yes'"):
+        stack.autoreload_setting(True)
+
+
+def test_the_fixtures_default_is_off() -> None:
+    assert stack.StackConfig(ports={}).autoreload is False
