@@ -416,6 +416,21 @@ def _signal(pid: int, signum: int) -> bool:
         return False
 
 
+def supervise(pool: Workers, flags: Dict[str, bool]) -> int:
+    """The parent's loop: act on a reload request, reap exited workers; returns LOAD_FAILED if the
+    app cannot load (without reload). Polls rather than blocking in waitpid, so the SIGHUP handler
+    only sets a flag and a reload never runs inside a signal handler."""
+    while True:
+        if flags["reload"]:
+            flags["reload"] = False
+            pool.replace()
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if not pid:
+            time.sleep(REAP_WAIT)
+        elif pool.reap(pid, os.waitstatus_to_exitcode(status)):
+            return LOAD_FAILED
+
+
 def serve(app_name: str, host: str, port: int, workers: int, reload: bool = False) -> int:
     """Run `workers` workers until SIGTERM/SIGINT. SIGHUP replaces them (autoreload). Without
     `reload`, a worker that cannot load the app stops the server (exit LOAD_FAILED)."""
@@ -434,10 +449,10 @@ def serve(app_name: str, host: str, port: int, workers: int, reload: bool = Fals
     def stop(signum: int, frame: Any) -> None:
         if not flags["stopping"]:
             flags["stopping"] = True
-            raise Stop()  # interrupts the sleep below
+            raise Stop()  # leaves `supervise` wherever it is
 
     def on_hup(signum: int, frame: Any) -> None:
-        flags["reload"] = True  # acted on by the loop below, never inside a handler
+        flags["reload"] = True  # acted on by `supervise`, never inside a handler
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -447,15 +462,7 @@ def serve(app_name: str, host: str, port: int, workers: int, reload: bool = Fals
     try:
         pool.start()
         print(f"{app_name}: {workers} workers on http://{host}:{port}", flush=True)
-        while not code:
-            if flags["reload"]:
-                flags["reload"] = False
-                pool.replace()
-            pid, status = os.waitpid(-1, os.WNOHANG)
-            if pid:
-                code = pool.reap(pid, os.waitstatus_to_exitcode(status))
-            else:
-                time.sleep(REAP_WAIT)
+        code = supervise(pool, flags)
     except (Stop, ChildProcessError):
         pass
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
