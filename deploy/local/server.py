@@ -1,7 +1,7 @@
 """Serve one Chalice app over HTTP like API Gateway + Lambda: the strict local gateway, one request
 at a time per worker process, several workers.
 
-    python -m deploy.local.server users_app|orders_app --port 3001 [--workers 2] [--host 127.0.0.1]
+    python -m deploy.local.server users_app|orders_app --port 3001 [--workers 2] [--host 127.0.0.1] [--reload]
 
 The parent binds the listening socket and forks the workers; each worker loads the app as Chalice
 does (stage `local`) and accepts and handles one connection at a time, like a Lambda container
@@ -11,12 +11,19 @@ and JWKS_URL. Every error this server produces itself is the services' JSON erro
 idle clients time out and connections are closed after each response, so no client can pin a worker.
 Workers write the app's logs and EMF metrics to the inherited stdout, one write per line (see
 `whole_lines`), so the workers' lines never interleave. SIGTERM/SIGINT stop everything.
+
+SIGHUP replaces the workers (autoreload, sent by deploy/local/watch.py): the parent never imports
+the app, so a freshly forked worker loads the code as it is on disk; the old workers finish the
+request they are serving and exit. A worker that cannot load the app stops the server (fail fast,
+`make up` and the tests), or with --reload answers JSON 502s until the next save.
 """
 import argparse
 import base64
+import contextlib
 import ctypes
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -24,7 +31,7 @@ import time
 import traceback
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("users_app", "orders_app")
@@ -32,8 +39,10 @@ MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 1024 * 1024
 DRAIN_LIMIT = 8 * 1024 * 1024   # an oversized body up to this size is read and dropped before the 413
 SOCKET_TIMEOUT = 5.0
-STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+PARENT_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}  # handled by the parent (stop, reload)
 LOAD_FAILED = 3                 # worker exit code: the app could not be loaded (no point respawning)
+ACCEPT_WAIT = 0.2               # how often an idle worker looks at its stop flag
+REAP_WAIT = 0.1                 # how often the parent looks for exited workers and a reload request
 
 REASONS = {
     400: "BadRequest", 404: "NotFound", 405: "MethodNotAllowed", 408: "RequestTimeout",
@@ -204,6 +213,21 @@ def load_gateway(app_name: str) -> Any:
     return StrictLocalGateway(app, config, verifier)
 
 
+class LoadFailed:
+    """Stands in for the gateway of an app that failed to load, under reload: every request gets
+    what API Gateway answers for a crashed function (a JSON 502) until the next save replaces the
+    worker, so a syntax error never takes the API down while you edit."""
+
+    def __init__(self, app_name: str, exc: BaseException) -> None:
+        why = " ".join(f"{type(exc).__name__}: {exc}".split())  # Chalice's message spans lines
+        self.message = f"{app_name} failed to load ({why}); fix it and save to reload"
+
+    def handle_request(self, method: str, path: str, headers: Dict[str, Any],
+                       body: Optional[bytes]) -> Dict[str, Any]:
+        return {"statusCode": 502, "headers": {"Content-Type": "application/json"},
+                "body": json_error("BadGateway", self.message).decode()}
+
+
 def _die_with_parent() -> None:
     try:  # Linux: a worker gets SIGTERM when the parent dies, even by SIGKILL
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -211,141 +235,240 @@ def _die_with_parent() -> None:
         pass
 
 
-def worker(app_name: str, sock: socket.socket) -> None:
-    """Never returns: accept, handle one request, repeat."""
-    state = {"busy": False, "stop": False}
+def _load(app_name: str, reload: bool, report: bool) -> Any:
+    """The app's gateway. If it fails to load: without reload the worker exits LOAD_FAILED (the
+    server stops: fail fast); under reload it serves JSON 502s (LoadFailed) until the next save.
+    `report`: print the traceback (under reload only one worker of each generation does, so a
+    broken save shows one traceback, not one per worker, interleaved)."""
+    try:
+        return load_gateway(app_name)
+    except BaseException as exc:  # noqa: BLE001 - report why, then fail fast or stand in
+        if report or not reload:
+            traceback.print_exc()
+            if reload:
+                print(f"{app_name}: the app failed to load (traceback above); answering 502 until the next save")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if not reload:
+            os._exit(LOAD_FAILED)
+        return LoadFailed(app_name, exc)
+
+
+def _accept(sock: socket.socket, state: Dict[str, bool]) -> Optional[Tuple[socket.socket, Any]]:
+    """The next connection, or None if none came within ACCEPT_WAIT or the worker was told to stop.
+    The listening socket is non-blocking and shared by every worker: a worker waits in select()
+    and re-checks its stop flag, because a worker parked in accept() would, after a reload retired
+    it, take one more request and serve it with the old code. Another worker may win the race for
+    a connection (BlockingIOError)."""
+    try:
+        ready, _, _ = select.select([sock], [], [], ACCEPT_WAIT)
+        if not ready or state["stop"]:
+            return None
+        return sock.accept()
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        time.sleep(0.05)
+        return None
+
+
+def _handle(handler_cls: Any, shim: _ServerShim, conn: socket.socket, address: Any) -> None:
+    try:
+        conn.settimeout(SOCKET_TIMEOUT)
+        handler_cls(conn, address, shim)
+    except Exception:  # noqa: BLE001 - a broken connection must not kill the worker
+        traceback.print_exc()
+    finally:
+        try:
+            conn.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        conn.close()
+        sys.stdout.flush()
+
+
+def worker(app_name: str, sock: socket.socket, reload: bool = False, report: bool = True) -> None:
+    """Never returns: load the app, then accept and handle one request at a time. SIGTERM (stop, or
+    a reload retiring this worker) lets the request in progress finish, then the worker exits."""
+    state = {"stop": False}
 
     def on_signal(signum: int, frame: Any) -> None:
-        if state["busy"]:
-            state["stop"] = True
-        else:
-            os._exit(0)
+        state["stop"] = True  # a flag only: an idle worker sees it within ACCEPT_WAIT
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # reload is the parent's business
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, PARENT_SIGNALS)
     _die_with_parent()
     if os.getppid() == 1:
         os._exit(0)
-    try:
-        gateway = load_gateway(app_name)
-    except BaseException:  # noqa: BLE001 - report why, then tell the parent not to respawn
-        traceback.print_exc()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(LOAD_FAILED)
+    gateway = _load(app_name, reload, report)
     handler_cls = type("Handler", (GatewayHandler,), {"gateway": gateway})
     shim = _ServerShim(sock.getsockname())
     while not state["stop"]:
-        try:
-            conn, address = sock.accept()
-        except InterruptedError:
-            continue
-        except OSError:
-            if state["stop"]:
-                break
-            time.sleep(0.05)
-            continue
-        state["busy"] = True
-        try:
-            conn.settimeout(SOCKET_TIMEOUT)
-            handler_cls(conn, address, shim)
-        except Exception:  # noqa: BLE001 - a broken connection must not kill the worker
-            traceback.print_exc()
-        finally:
-            try:
-                conn.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-            conn.close()
-            sys.stdout.flush()
-            state["busy"] = False
+        accepted = _accept(sock, state)
+        if accepted is not None:
+            _handle(handler_cls, shim, *accepted)
     os._exit(0)
 
 
 def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound by the parent and shared by every worker. Non-blocking (see
+    `_accept`); the connections accepted from it are blocking with a timeout."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)
+    sock.setblocking(False)
     return sock
 
 
-def serve(app_name: str, host: str, port: int, workers: int) -> int:
+@contextlib.contextmanager
+def signals_blocked() -> Iterator[None]:
+    """Hold stop and reload signals: a forked child must never run the parent's handlers, and a
+    stop must not land between starting a worker and recording its PID."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, PARENT_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class Workers:
+    """The server's worker processes: started, respawned when one dies, replaced on reload."""
+
+    def __init__(self, app_name: str, sock: socket.socket, count: int, reload: bool) -> None:
+        self.app_name, self.sock, self.count, self.reload = app_name, sock, count, reload
+        self.current: Set[int] = set()   # serving the latest code
+        self.retiring: Set[int] = set()  # told to stop after their request in progress
+
+    def spawn(self, report: bool = True) -> None:
+        with signals_blocked():
+            pid = os.fork()
+            if pid == 0:
+                worker(self.app_name, self.sock, self.reload, report)
+            self.current.add(pid)
+
+    def start(self) -> None:
+        for i in range(self.count):
+            self.spawn(report=i == 0 or not self.reload)
+
+    def replace(self) -> None:
+        """Reload: retire every current worker (each finishes the request it is serving, then
+        exits) and start a new generation, which loads the code as it is now. The old ones go
+        first, so no new request reaches the old code; requests wait in the listen backlog
+        while the new workers load."""
+        with signals_blocked():
+            old = sorted(self.current)
+            print(f"{self.app_name}: reloading: {self.count} new workers load the changed code; old workers "
+                  f"{', '.join(map(str, old))} finish their requests and exit", flush=True)
+            for pid in old:
+                self.retiring.add(pid)
+                self.current.discard(pid)
+                _signal(pid, signal.SIGTERM)
+            self.start()
+
+    def reap(self, pid: int, code: int) -> int:
+        """Account for an exited worker: 0 to go on, LOAD_FAILED to stop the server."""
+        if pid in self.retiring:
+            self.retiring.discard(pid)
+            return 0
+        if pid not in self.current:
+            return 0
+        self.current.discard(pid)
+        if code == LOAD_FAILED:
+            print(f"{self.app_name}: the app failed to load (see the traceback above); stopping",
+                  file=sys.stderr, flush=True)
+            return LOAD_FAILED
+        print(f"{self.app_name}: worker {pid} exited ({code}); starting another", flush=True)
+        self.spawn()
+        return 0
+
+    def stop(self) -> None:
+        """SIGTERM every worker, wait up to 5 s for them, then SIGKILL what is left."""
+        children = self.current | self.retiring
+        for pid in list(children):
+            if not _signal(pid, signal.SIGTERM):
+                children.discard(pid)
+        deadline = time.monotonic() + 5
+        while children and time.monotonic() < deadline:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid:
+                children.discard(pid)
+            else:
+                time.sleep(0.05)
+        for pid in children:
+            if _signal(pid, signal.SIGKILL):
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+
+
+def _signal(pid: int, signum: int) -> bool:
+    try:
+        os.kill(pid, signum)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def supervise(pool: Workers, flags: Dict[str, bool]) -> int:
+    """The parent's loop: act on a reload request, reap exited workers; returns LOAD_FAILED if the
+    app cannot load (without reload). Polls rather than blocking in waitpid, so the SIGHUP handler
+    only sets a flag and a reload never runs inside a signal handler."""
+    while True:
+        if flags["reload"]:
+            flags["reload"] = False
+            pool.replace()
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if not pid:
+            time.sleep(REAP_WAIT)
+        elif pool.reap(pid, os.waitstatus_to_exitcode(status)):
+            return LOAD_FAILED
+
+
+def serve(app_name: str, host: str, port: int, workers: int, reload: bool = False) -> int:
+    """Run `workers` workers until SIGTERM/SIGINT. SIGHUP replaces them (autoreload). Without
+    `reload`, a worker that cannot load the app stops the server (exit LOAD_FAILED)."""
     try:
         sock = bind(host, port)
     except OSError as exc:
         print(f"{app_name}: cannot listen on {host}:{port} ({exc.strerror}); "
               f"free the port or choose another one", file=sys.stderr)
         return 2
-    children: Dict[int, float] = {}
-    stopping = False
+    pool = Workers(app_name, sock, workers, reload)
+    flags = {"stopping": False, "reload": False}
 
     class Stop(Exception):
         pass
 
-    def spawn() -> None:
-        # Signals stay blocked across fork so a child never runs the parent's handler.
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        pid = os.fork()
-        if pid == 0:
-            worker(app_name, sock)
-        children[pid] = time.monotonic()
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-
     def stop(signum: int, frame: Any) -> None:
-        nonlocal stopping
-        if not stopping:
-            stopping = True
-            raise Stop()  # interrupts the blocking waitpid below
+        if not flags["stopping"]:
+            flags["stopping"] = True
+            raise Stop()  # leaves `supervise` wherever it is
+
+    def on_hup(signum: int, frame: Any) -> None:
+        flags["reload"] = True  # acted on by `supervise`, never inside a handler
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, on_hup)
     sys.stdout.flush()
     code = 0
     try:
-        for _ in range(workers):
-            spawn()
+        pool.start()
         print(f"{app_name}: {workers} workers on http://{host}:{port}", flush=True)
-        while not stopping:
-            pid, status = os.waitpid(-1, 0)
-            if pid not in children:
-                continue
-            del children[pid]
-            if os.waitstatus_to_exitcode(status) == LOAD_FAILED:
-                print(f"{app_name}: the app failed to load (see the traceback above); stopping",
-                      file=sys.stderr, flush=True)
-                code = LOAD_FAILED
-                break
-            print(f"{app_name}: worker {pid} exited ({os.waitstatus_to_exitcode(status)}); starting another",
-                  flush=True)
-            spawn()
+        code = supervise(pool, flags)
     except (Stop, ChildProcessError):
         pass
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
     sock.close()
-    for pid in list(children):
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            children.pop(pid)
-    deadline = time.monotonic() + 5
-    while children and time.monotonic() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid:
-            children.pop(pid, None)
-        else:
-            time.sleep(0.05)
-    for pid in children:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+    pool.stop()
     return code
 
 
@@ -369,12 +492,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("LOCAL_WORKERS", "2")))
+    parser.add_argument("--reload", action="store_true",
+                        help="autoreload: a worker that cannot load the app answers JSON 502s instead of "
+                             "stopping the server (SIGHUP replaces the workers either way)")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     sys.path.insert(0, str(ROOT))
     whole_lines()
-    return serve(args.app, args.host, args.port, args.workers)
+    return serve(args.app, args.host, args.port, args.workers, args.reload)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@
 
 Ports (environment variables, defaults): LOCAL_DYNAMODB_PORT=8000, LOCAL_COGNITO_PORT=9229,
 LOCAL_USERS_PORT=3001, LOCAL_ORDERS_PORT=3002. LOCAL_WORKERS (default 2) worker processes per API.
+LOCAL_AUTORELOAD=0|1 (default 1 for `run`, 0 for `up`): a saved change under users_app/, orders_app/
+or chalicelib_shared/ restarts the affected API's workers (deploy/local/watch.py).
 LOCAL_STATE_DIR (default .local/) holds the DynamoDB data (dynamodb/), the Cognito recording
 (cognito-recording.jsonl), logs (logs/), the running stack's PIDs (stack.json) and, while it runs,
 outputs.json (the same keys the CloudFormation stacks output). Delete the directory to start afresh.
@@ -20,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -39,7 +42,9 @@ APPS = ("users_app", "orders_app")
 MARKERS = {  # what a component's command line contains (checked before `down` signals a PID)
     "dynamodb": "LoopbackDynamoDB", "cognito": "moto.server",
     "users_app": "deploy.local.server", "orders_app": "deploy.local.server",
+    "reloader": "deploy.local.watch",
 }
+STOP_ORDER = ("reloader", *APPS, "cognito", "dynamodb")  # nothing restarts an API while it stops
 START_TIMEOUT = 60.0
 
 
@@ -59,6 +64,16 @@ def default_ports() -> Dict[str, int]:
             raise StackError(f"{env}={value!r} is not a port number: set it to a free port (1-65535)")
         ports[name] = int(value)
     return ports
+
+
+def autoreload_setting(default: bool) -> bool:
+    """LOCAL_AUTORELOAD=0|1 overrides a command's default (on for `run`, off for `up`)."""
+    value = os.environ.get("LOCAL_AUTORELOAD", "").strip()
+    if not value:
+        return default
+    if value not in ("0", "1"):
+        raise StackError(f"LOCAL_AUTORELOAD={value!r}: set it to 1 (reload on save) or 0 (off)")
+    return value == "1"
 
 
 def free_port() -> int:
@@ -140,7 +155,8 @@ class StackConfig:
     workers: int = field(default_factory=lambda: int(os.environ.get("LOCAL_WORKERS", "2")))
     apps: Sequence[str] = APPS
     detach: bool = False             # children outlive this process (`up`); else they get SIGTERM when it dies
-    apps_to_console: bool = False    # app logs to our stdout (`run`) instead of logs/<app>.log
+    apps_to_console: bool = False    # app logs to our stdout (`run`) as well as to logs/<app>.log
+    autoreload: bool = False         # restart an API's workers when its code is saved (`run`)
     write_state: bool = True         # outputs.json + stack.json in state_dir
     extra_app_env: Dict[str, str] = field(default_factory=dict)  # e.g. LOCAL_CREATE_DELAY_MS for tests
 
@@ -154,6 +170,7 @@ class Stack:
         self.outputs: Dict[str, Any] = {}
         self.app_env: Dict[str, str] = {}
         self._logs: List[IO[Any]] = []
+        self._tees: List[threading.Thread] = []
 
     # -- paths --------------------------------------------------------------------------------
     @property
@@ -243,8 +260,11 @@ class Stack:
         }
         for app in cfg.apps:
             self._spawn(app, [sys.executable, "-m", "deploy.local.server", app,
-                              "--port", str(cfg.ports[app]), "--workers", str(cfg.workers)],
+                              "--port", str(cfg.ports[app]), "--workers", str(cfg.workers),
+                              *(["--reload"] if cfg.autoreload else [])],
                         env=self.app_env, console=cfg.apps_to_console)
+        if cfg.autoreload and cfg.apps:
+            self._spawn_reloader()
         try:  # while the apps load
             specs = tables.table_specs()
             tables.ensure_tables(self.ddb_client(), specs)
@@ -285,6 +305,13 @@ class Stack:
             "-port", str(self.config.ports["dynamodb"]), "-sharedDb", "-disableTelemetry", *db_args,
         ], env={})
 
+    def _spawn_reloader(self) -> None:
+        """The watcher that restarts the APIs on save: its own process, so `run` and a detached `up`
+        reload the same way, and `down` stops it like any other component."""
+        servers = [f"{app}={self.procs[app].pid}" for app in self.config.apps]
+        self._spawn("reloader", [sys.executable, "-m", "deploy.local.watch", "--skip", str(self.state_dir),
+                                 *servers], env={}, console=self.config.apps_to_console)
+
     def restart_dynamodb(self) -> None:
         """Start DynamoDB Local again (same port and data) after it was stopped: for fault tests."""
         self._spawn_dynamodb(dynamodb_lib_dir())
@@ -303,19 +330,21 @@ class Stack:
         full_env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
         full_env.update(env)
         full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-        if console:
-            stdout: Any = None
-        else:
-            stdout = open(self.log_file(name), "ab")
-            self._logs.append(stdout)
+        log = open(self.log_file(name), "ab", buffering=0)  # unbuffered: one write() per line
+        self._logs.append(log)
         try:
-            self.procs[name] = subprocess.Popen(
-                cmd, cwd=str(ROOT), env=full_env, stdin=subprocess.DEVNULL, stdout=stdout,
+            self.procs[name] = proc = subprocess.Popen(
+                cmd, cwd=str(ROOT), env=full_env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if console else log,
                 # own session: a terminal's Ctrl-C reaches only the runner, which stops children in order
                 stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=None if self.config.detach else _pdeathsig)
         except OSError as exc:
             raise StackError(f"cannot start {name} ({cmd[0]}: {exc.strerror})") from None
+        if console:
+            tee = threading.Thread(target=_tee, args=(proc.stdout, log), name=f"tee-{name}", daemon=True)
+            tee.start()
+            self._tees.append(tee)
 
     def _wait(self, name: str, url: str) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -354,7 +383,7 @@ class Stack:
         if self.config.write_state and self.outputs:
             for name in ("outputs.json", "stack.json"):
                 (self.state_dir / name).unlink(missing_ok=True)
-        order = [n for n in (*APPS, "cognito", "dynamodb") if n in self.procs]
+        order = [n for n in STOP_ORDER if n in self.procs]
         for name in order:
             _terminate(self.procs[name].pid)
         for name in order:
@@ -365,9 +394,25 @@ class Stack:
                 _kill(proc.pid, group=True)
                 proc.wait(timeout=5)
         self.procs.clear()
+        for tee in self._tees:  # the children are gone: their pipes reach EOF
+            tee.join(timeout=5)
+        self._tees.clear()
         for handle in self._logs:
             handle.close()
         self._logs.clear()
+
+
+def _tee(pipe: IO[bytes], log: IO[bytes]) -> None:
+    """Copy a child's output, line by line, to the log file and to our stdout (`make dev` shows the
+    apps' output and still keeps logs/<app>.log, e.g. for a traceback after a broken save)."""
+    for line in iter(pipe.readline, b""):
+        log.write(line)
+        try:
+            sys.stdout.buffer.write(line)
+            sys.stdout.buffer.flush()
+        except (OSError, ValueError):  # no console any more: keep the log going
+            pass
+    pipe.close()
 
 
 def _terminate(pid: int) -> None:
@@ -426,6 +471,8 @@ def banner(stack: Stack) -> str:
         f"  user pool   {out['users']['UserPool']}   app client {out['users']['UserPoolClient']}",
         f"  admin user  {ADMIN_EMAIL}   password {ADMIN_PASSWORD}   (group {out['users']['UserPoolAdminGroupName']})",
         f"  outputs     {rel}/outputs.json   logs {rel}/logs/",
+        *(["  reload      on save under users_app/, orders_app/, chalicelib_shared/   (LOCAL_AUTORELOAD=0: off)"]
+          if stack.config.autoreload else []),
         "Get an ID token:",
         f"  TOKEN=$({state}{py} -m deploy.local.token {ADMIN_EMAIL} '{ADMIN_PASSWORD}')",
         "Call the APIs:",
@@ -435,7 +482,7 @@ def banner(stack: Stack) -> str:
 
 
 def cmd_run() -> int:
-    stack = Stack(StackConfig(apps_to_console=True))
+    stack = Stack(StackConfig(apps_to_console=True, autoreload=autoreload_setting(True)))
     stopping = False
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -470,7 +517,7 @@ def cmd_run() -> int:
 
 
 def cmd_up() -> int:
-    stack = Stack(StackConfig(detach=True))
+    stack = Stack(StackConfig(detach=True, autoreload=autoreload_setting(False)))
     started = time.monotonic()
     try:
         stack.start()
@@ -491,7 +538,7 @@ def cmd_down() -> int:
         (state_dir / "outputs.json").unlink(missing_ok=True)
         return 0
     procs = state["processes"]
-    order = [n for n in (*APPS, "cognito", "dynamodb") if n in procs]
+    order = [n for n in STOP_ORDER if n in procs]
     alive = [n for n in order if _alive(procs[n]["pid"], procs[n]["marker"])]
     for name in alive:
         _terminate(procs[name]["pid"])
