@@ -327,7 +327,10 @@ class Stack:
         return sorted(int(p) for p in text.split())
 
     def _spawn(self, name: str, cmd: List[str], env: Dict[str, str], console: bool = False) -> None:
-        full_env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
+        # No real AWS profile, and none of Chalice's CLI markers: the apps must know they serve (they
+        # refuse placeholder settings then) rather than think `chalice package` is importing them.
+        dropped = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CHALICE_CLI_MODE", "CHALICE_WORKER")
+        full_env = {k: v for k, v in os.environ.items() if k not in dropped}
         full_env.update(env)
         full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         log = open(self.log_file(name), "ab", buffering=0)  # unbuffered: one write() per line

@@ -10,9 +10,10 @@ then each affected API is restarted exactly once. A change under chalicelib_shar
 both apps first (deploy/sync_shared.py); the files that writes are taken as seen, so the reloader's
 own writes never count as a second burst.
 
-    python -m deploy.local.watch [--skip STATE_DIR] users_app=PID orders_app=PID   # `make up`'s reloader
+    python -m deploy.local.watch [--skip STATE_DIR] users_app=PID orders_app=PID
 
-`make dev` runs the same `Reloader` in its foreground loop instead of a separate process.
+The stack starts it as one of its processes (`make dev`, and `make up` with LOCAL_AUTORELOAD=1), so both
+reload the same way and `make down` stops it like any other component.
 """
 import os
 import signal
