@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from deploy.target import TargetError, check as check_target
 
@@ -89,12 +89,13 @@ class Aws:
                               + (f": {proc.stderr.strip()}" if capture and proc.stderr else ""))
         return proc
 
-    def json(self, *args: str) -> object:
+    def json(self, *args: str) -> Any:
+        """The command's JSON answer (None for an empty one)."""
         return json.loads(self.run(*args, "--output", "json", capture=True).stdout or "null")
 
     def outputs(self, stack: str) -> Dict[str, str]:
         found = self.json("cloudformation", "describe-stacks", "--stack-name", stack, "--query", "Stacks[0].Outputs")
-        return {o["OutputKey"]: o["OutputValue"] for o in found or []}  # type: ignore[union-attr]
+        return {o["OutputKey"]: o["OutputValue"] for o in found or []}
 
     def account(self) -> str:
         return self.run("sts", "get-caller-identity", "--query", "Account", "--output", "text",
@@ -112,7 +113,7 @@ def apigateway_role_parameters(aws: Aws, create: Optional[bool]) -> Dict[str, st
     """The users stack's CreateApiGatewayCloudWatchRole, from the account's API Gateway setting."""
     if create is not None:  # CREATE_APIGW_ROLE=true|false: the user decides
         return {APIGW_ROLE_PARAMETER: "true" if create else "false"}
-    role_arn = (aws.json("apigateway", "get-account") or {}).get("cloudwatchRoleArn")  # type: ignore[union-attr]
+    role_arn = (aws.json("apigateway", "get-account") or {}).get("cloudwatchRoleArn")
     if not role_arn:
         aws.echo(f"API Gateway in {aws.region} has no CloudWatch Logs role (a fresh account): the users stack "
                  f"creates one and sets it for the region; it is kept when the stack is deleted.")

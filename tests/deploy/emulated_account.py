@@ -17,12 +17,13 @@ check that no output was dropped. Each substitution is appended to $EMULATED_SUB
 
 It refuses to run unless every endpoint is loopback: a test must never reach AWS.
 """
+import contextlib
 import copy
 import json
 import os
 import re
 import sys
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import boto3
 
@@ -354,6 +355,23 @@ def subscribe(deploy: Deploy, props: Dict[str, Any]) -> None:
 AFTER: Dict[str, Callable[[Deploy, Dict[str, Any]], None]] = {
     "AWS::CloudWatch::Alarm": put_alarm, "AWS::ApiGateway::Account": set_account, "AWS::SNS::Subscription": subscribe,
 }
+
+
+# ---------------------------------------------------------------- the account itself
+@contextlib.contextmanager
+def moto_account() -> Iterator[str]:
+    """An empty emulated account: moto's server on a free loopback port; yields its endpoint."""
+    from moto.server import ThreadedMotoServer
+
+    from deploy.local.stack import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
 
 
 # ---------------------------------------------------------------- command line

@@ -19,6 +19,7 @@ import pytest
 
 from deploy.local.stack import free_port
 from deploy.local.tables import stage_env
+from tests.deploy.emulated_account import moto_account
 
 ROOT = Path(__file__).resolve().parents[2]
 CHALICE = str(Path(sys.executable).with_name("chalice"))
@@ -78,17 +79,9 @@ def test_chalice_local_stops_at_once_naming_make_dev(app: str, stage: str, autor
 
 
 @pytest.fixture(scope="module")
-def moto_account() -> Iterator[str]:
-    """An emulated AWS account (moto's server) on a free loopback port."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+def account() -> Iterator[str]:
+    with moto_account() as endpoint:
+        yield endpoint
 
 
 def account_inventory(endpoint: str) -> Dict[str, List[str]]:
@@ -105,15 +98,15 @@ def account_inventory(endpoint: str) -> Dict[str, List[str]]:
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 @pytest.mark.parametrize("app", APPS)
-def test_chalice_deploy_stops_before_any_aws_call(app: str, stage: str, moto_account: str) -> None:
-    assert account_inventory(moto_account) == {"functions": [], "layers": [], "roles": [], "rest_apis": []}
+def test_chalice_deploy_stops_before_any_aws_call(app: str, stage: str, account: str) -> None:
+    assert account_inventory(account) == {"functions": [], "layers": [], "roles": [], "rest_apis": []}
     proc = subprocess.run([CHALICE, "deploy", "--stage", stage], cwd=ROOT / app, capture_output=True, text=True,
-                          env=cli_env(AWS_ENDPOINT_URL=moto_account), timeout=120)
+                          env=cli_env(AWS_ENDPOINT_URL=account), timeout=120)
     line = one_line(proc.stdout + proc.stderr)
     assert proc.returncode != 0
     assert f"`make deploy STAGE={stage}`" in line and "CloudFormation stack" in line
     assert not (ROOT / app / ".chalice" / "deployed").exists()
-    assert account_inventory(moto_account) == {"functions": [], "layers": [], "roles": [], "rest_apis": []}
+    assert account_inventory(account) == {"functions": [], "layers": [], "roles": [], "rest_apis": []}
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])

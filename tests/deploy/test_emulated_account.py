@@ -19,8 +19,7 @@ import boto3
 import pytest
 
 from chalicelib_shared.settings import PLACEHOLDER
-from deploy.local.stack import free_port
-from tests.deploy.emulated_account import LOG_ENV, PROPERTY_SUBSTITUTIONS, SUBSTITUTIONS
+from tests.deploy.emulated_account import LOG_ENV, PROPERTY_SUBSTITUTIONS, SUBSTITUTIONS, moto_account
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE = "dev"
@@ -83,15 +82,8 @@ class Account:
 
 @pytest.fixture(scope="module")
 def account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Account]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield Account(f"http://127.0.0.1:{port}", tmp_path_factory.mktemp("emulated-account"))
-    finally:
-        server.stop()
+    with moto_account() as endpoint:
+        yield Account(endpoint, tmp_path_factory.mktemp("emulated-account"))
 
 
 def succeeded(proc: subprocess.CompletedProcess) -> str:
