@@ -323,9 +323,9 @@ def test_without_reload_a_broken_app_still_stops_the_server(tmp_path: Path) -> N
     assert "the app failed to load (see the traceback above); stopping" in stopped.stderr
     assert "SyntaxError" in stopped.stderr
 
-    port = free_port()
-    server = subprocess.Popen([*command[:-1], str(port), "--reload"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    port, output = free_port(), tmp_path / "server.log"
+    server = subprocess.Popen([*command[:-1], str(port), "--reload"], cwd=ROOT, stdout=output.open("wb"),
+                              stderr=subprocess.STDOUT)
     try:
         def get() -> Optional[requests.Response]:
             try:
@@ -340,8 +340,15 @@ def test_without_reload_a_broken_app_still_stops_the_server(tmp_path: Path) -> N
         assert response.json()["Code"] == "BadGateway"
         (project / "app.py").write_text(textwrap.dedent(GOOD_APP))
         server.send_signal(signal.SIGHUP)
+        # A worker of the old generation that was still loading when the fix was saved may answer 200
+        # before the reload retires it, while its sibling still answers 502: judge once the old are gone.
+        wait_for(lambda: "reloading:" in output.read_text(), "the reload", timeout=30, proc=server)
+        retired = output.read_text().split("old workers ", 1)[1].split(" finish")[0].split(", ")
+        wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in retired), "the old workers to exit",
+                 timeout=30, proc=server)
         wait_for(lambda: (r := get()) is not None and r.status_code == 200, "the fixed app", timeout=30, proc=server)
-        assert get().json() == {"hello": "again"}
+        for _ in range(4):  # every worker now serves the fix
+            assert get().json() == {"hello": "again"}, output.read_text()
     finally:
         server.terminate()
         server.wait(timeout=15)
