@@ -33,13 +33,13 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/packag
 deps: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed
 
 sync: $(VENV)/.installed
-	@$(PY) deploy/sync_shared.py
+	@$(PY) deploy/codegen/sync_shared.py
 
 check-sync: $(VENV)/.installed
-	@$(PY) deploy/sync_shared.py --check
+	@$(PY) deploy/codegen/sync_shared.py --check
 
 openapi: $(VENV)/.installed
-	@$(PY) deploy/openapi.py
+	@$(PY) deploy/codegen/openapi.py
 
 dev: deps
 	@$(PY) -m deploy.local.stack run
@@ -66,42 +66,42 @@ BUILD_DIR ?= deploy/build
 REGION_ARG = $(if $(REGION),--region $(REGION))
 
 package: $(VENV)/.installed
-	@$(PY) -m deploy.package --stage $(STAGE) --build-dir $(BUILD_DIR)
+	@$(PY) -m deploy.aws.package --stage $(STAGE) --build-dir $(BUILD_DIR)
 
 deploy: package
-	@$(PY) -m deploy.deploy --stage $(STAGE) --build-dir $(BUILD_DIR) $(REGION_ARG) $(if $(BUCKET),--bucket $(BUCKET)) \
+	@$(PY) -m deploy.aws.deploy --stage $(STAGE) --build-dir $(BUILD_DIR) $(REGION_ARG) $(if $(BUCKET),--bucket $(BUCKET)) \
 		$(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL)) $(if $(CREATE_APIGW_ROLE),--create-apigateway-role $(CREATE_APIGW_ROLE))
 
 # Follows one function's CloudWatch logs (the deployed stack's log groups). SINCE=10m, FOLLOW=false for one read.
 logs: $(VENV)/.installed
 	@test -n "$(APP)" || { echo "usage: make logs STAGE=dev|prod APP=users|orders [FUNCTION=authorizer]"; exit 2; }
-	@$(PY) -m deploy.logs --stage $(STAGE) --app $(APP) $(REGION_ARG) $(if $(FUNCTION),--function $(FUNCTION)) \
+	@$(PY) -m deploy.aws.logs --stage $(STAGE) --app $(APP) $(REGION_ARG) $(if $(FUNCTION),--function $(FUNCTION)) \
 		$(if $(SINCE),--since $(SINCE)) $(if $(filter false,$(FOLLOW)),--no-follow)
 
 # Deletes both stacks of a stage, orders first; prod only with CONFIRM=prod (its tables and pool are retained).
 destroy: $(VENV)/.installed
-	@$(PY) -m deploy.destroy --stage $(STAGE) $(REGION_ARG) $(if $(CONFIRM),--confirm $(CONFIRM))
+	@$(PY) -m deploy.aws.destroy --stage $(STAGE) $(REGION_ARG) $(if $(CONFIRM),--confirm $(CONFIRM))
 
 admin: $(VENV)/.installed
 	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=you@example.com [STAGE=local|dev|prod]"; exit 2; }
-	@$(PY) -m deploy.admin --email "$(EMAIL)" --stage $(ADMIN_STAGE) $(REGION_ARG)
+	@$(PY) -m deploy.aws.admin --email "$(EMAIL)" --stage $(ADMIN_STAGE) $(REGION_ARG)
 
-# ---- performance (issue 7): cold start, warm path, authorizer, artifact sizes; see deploy/bench.py ----
+# ---- performance (README.md, "Performance"): cold start, warm path, authorizer, artifact sizes; deploy/perf/bench/ ----
 # Reuses deploy/build/<app>/dev when fresh (else packages it). BENCH_ARGS e.g. "--quick" or "--runs 25 --strict".
 bench: deps
-	@$(PY) -m deploy.bench --json deploy/build/bench.json $(BENCH_ARGS)
+	@$(PY) -m deploy.perf.bench --json deploy/build/bench.json $(BENCH_ARGS)
 
-# ---- load run (deploy/load.py) ----
+# ---- load run (deploy/perf/load.py) ----
 # `make load`: the full bounded load run (60 s, 20 concurrent clients) against `make up`'s stack,
 # then the exactly-once audit; fails unless 0 lost, 0 duplicated and 0 5xx. A stack that is already
 # running is used and left running; otherwise `make up` starts one and `make down` stops it after.
 # Change the run with LOAD_ARGS, e.g. make load LOAD_ARGS="--duration 30 --clients 10 --max-requests 5000".
 LOAD_ARGS ?=
 load: deps
-	@if $(PY) -m deploy.load --check-running; then \
-		$(PY) -m deploy.load $(LOAD_ARGS); \
+	@if $(PY) -m deploy.perf.load --check-running; then \
+		$(PY) -m deploy.perf.load $(LOAD_ARGS); \
 	else \
 		$(MAKE) --no-print-directory up || exit 1; \
-		$(PY) -m deploy.load $(LOAD_ARGS); rc=$$?; \
+		$(PY) -m deploy.perf.load $(LOAD_ARGS); rc=$$?; \
 		$(MAKE) --no-print-directory down; exit $$rc; \
 	fi

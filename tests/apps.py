@@ -11,12 +11,10 @@ a top-level `import chalicelib...`.
 import importlib
 import os
 import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Dict, Mapping, Optional
 
-ROOT = Path(__file__).resolve().parent.parent
-APPS = ("users_app", "orders_app")
+from deploy.project import APP_DIRS as APPS, ROOT
 
 _stash: Dict[str, Dict[str, ModuleType]] = {}
 _active: Optional[str] = None

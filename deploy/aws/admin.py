@@ -1,6 +1,6 @@
 """Create (or reset) an admin login: a confirmed user with a permanent password in the admin group.
 
-    python -m deploy.admin --email you@example.com [--stage local|dev|prod] [--password P]
+    python -m deploy.aws.admin --email you@example.com [--stage local|dev|prod] [--password P]
     (make admin EMAIL=you@example.com [STAGE=dev])
 
 STAGE=local (the default of `make admin`) reads .local/outputs.json (pool, client, group and the Cognito
@@ -21,11 +21,11 @@ from typing import Any, List, Optional
 
 import boto3
 
-from deploy.target import TargetError, check as check_target
+from deploy.aws.deploy import DEFAULT_PREFIX, stack_name
+from deploy.aws.target import TargetError, check as check_target, default_region
+from deploy.project import LOCAL_STATE, REGION
 
-ROOT = Path(__file__).resolve().parent.parent
-LOCAL_OUTPUTS = ROOT / ".local" / "outputs.json"
-DEFAULT_PREFIX = "serverless-patterns"
+LOCAL_OUTPUTS = LOCAL_STATE / "outputs.json"
 
 
 class AdminError(Exception):
@@ -47,13 +47,13 @@ def local_pool(outputs_file: Path = LOCAL_OUTPUTS) -> Pool:
         raise AdminError(f"{outputs_file} not found: start the local stack with `make up` (or `make dev`)")
     data = json.loads(outputs_file.read_text())
     users = data["users"]
-    return Pool(region=data.get("Region", "us-east-1"), pool_id=users["UserPool"], client_id=users["UserPoolClient"],
+    return Pool(region=data.get("Region", REGION), pool_id=users["UserPool"], client_id=users["UserPoolClient"],
                 group=users.get("UserPoolAdminGroupName", "apiAdmins"), api_endpoint=users["APIEndpoint"],
                 endpoint_url=data["CognitoEndpointUrl"])
 
 
 def deployed_pool(stage: str, region: str, prefix: str = DEFAULT_PREFIX, cloudformation: Any = None) -> Pool:
-    stack = f"{prefix}-users-{stage}"
+    stack = stack_name(prefix, "users", stage)
     cfn = cloudformation or boto3.client("cloudformation", region_name=region)
     try:
         outputs = cfn.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
@@ -115,8 +115,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--password", default=os.environ.get("ADMIN_PASSWORD") or None,
                         help="default: a random one (printed)")
     parser.add_argument("--outputs", type=Path, default=LOCAL_OUTPUTS, help="STAGE=local: the outputs file")
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-                        or "us-east-1")
+    parser.add_argument("--region", default=default_region())
     parser.add_argument("--prefix", default=os.environ.get("STACK_PREFIX") or DEFAULT_PREFIX)
     args = parser.parse_args(argv)
     if "@" not in args.email:

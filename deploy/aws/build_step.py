@@ -1,6 +1,6 @@
 """The build step after `chalice package`: strip what Lambda provides, precompile, rewrite the zips.
 
-    python -m deploy.build_step SRC_DIR DST_DIR   # SRC_DIR holds chalice's deployment.zip + layer zip
+    python -m deploy.aws.build_step SRC_DIR DST_DIR   # SRC_DIR holds chalice's deployment.zip + layer zip
 
 - Removes the packages the Lambda Python runtime already ships (boto3, botocore, s3transfer, jmespath,
   urllib3, python-dateutil, six) with their dist-info: aws-xray-sdk drags botocore into the layer, where an

@@ -1,6 +1,6 @@
 """Deploy both stacks of a stage with the AWS CLI: users first (it owns the user pool), then orders.
 
-    python -m deploy.deploy --stage dev [--region R] [--bucket B] [--alarm-email E] [--create-apigateway-role true|false]
+    python -m deploy.aws.deploy --stage dev [--region R] [--bucket B] [--alarm-email E] [--create-apigateway-role true|false]
     (make deploy STAGE=dev [REGION=..] [BUCKET=..] [ALARM_EMAIL=..] [CREATE_APIGW_ROLE=true|false])
 
 Needs the packages from `make package STAGE=...` (deploy/build/<app>/<stage>/). For each app:
@@ -27,12 +27,10 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from deploy.target import TargetError, check as check_target
+from deploy.aws.target import TargetError, check as check_target, default_region
+from deploy.project import APPS, BUILD
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "deploy" / "build"
 DEFAULT_PREFIX = "serverless-patterns"
-APPS = ("users", "orders")
 APIGW_ROLE_PARAMETER = "CreateApiGatewayCloudWatchRole"
 # Cognito's rule for a hosted-UI prefix domain (unique across every account in a region)
 HOSTED_UI_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -147,7 +145,7 @@ def deploy_stack(aws: Aws, app: str, stage: str, stack: str, bucket: str, build:
 def deploy(stage: str, region: str, bucket: Optional[str] = None, prefix: str = DEFAULT_PREFIX,
            alarm_email: Optional[str] = None, create_apigateway_role: Optional[bool] = None,
            build: Path = BUILD, echo=print) -> Dict[str, object]:
-    for app in APPS:  # before any AWS call
+    for app in (a.name for a in APPS):  # before any AWS call
         if not (build / app / stage / "sam.json").exists():
             raise DeployError(f"{build / app / stage / 'sam.json'} is missing: run `make package STAGE={stage}` first")
     aws = Aws(region, echo)
@@ -170,8 +168,7 @@ def deploy(stage: str, region: str, bucket: Optional[str] = None, prefix: str = 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", required=True, choices=("dev", "prod"))
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-                        or "us-east-1")
+    parser.add_argument("--region", default=default_region())
     parser.add_argument("--bucket", default=os.environ.get("DEPLOY_BUCKET") or None)
     parser.add_argument("--prefix", default=os.environ.get("STACK_PREFIX") or DEFAULT_PREFIX)
     parser.add_argument("--alarm-email", default=None)
@@ -190,7 +187,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     target = args.build_dir / f"outputs-{args.stage}.json"
     target.write_text(json.dumps(result, indent=2) + "\n")
-    for app in APPS:
+    for app in (a.name for a in APPS):
         print(f"\n{stack_name(args.prefix, app, args.stage)}:")
         for key, value in result[app].items():
             print(f"  {key:24} {value}")

@@ -1,6 +1,6 @@
 """Delete both stacks of a stage, orders first (it uses the users stack's pool), then users.
 
-    python -m deploy.destroy --stage dev [--region R] [--confirm prod]
+    python -m deploy.aws.destroy --stage dev [--region R] [--confirm prod]
     (make destroy STAGE=dev; make destroy STAGE=prod CONFIRM=prod)
 
 prod is refused unless --confirm prod: its tables and user pool are retained (DeletionPolicy Retain,
@@ -12,8 +12,8 @@ import os
 import sys
 from typing import List, Optional
 
-from deploy.deploy import DEFAULT_PREFIX, Aws, DeployError, stack_name
-from deploy.target import TargetError, check as check_target
+from deploy.aws.deploy import DEFAULT_PREFIX, Aws, DeployError, stack_name
+from deploy.aws.target import TargetError, check as check_target, default_region
 
 
 def stack_exists(aws: Aws, stack: str) -> bool:
@@ -44,8 +44,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", required=True, choices=("dev", "prod"))
     parser.add_argument("--confirm", default="", help="must be `prod` to delete the prod stacks")
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-                        or "us-east-1")
+    parser.add_argument("--region", default=default_region())
     parser.add_argument("--prefix", default=os.environ.get("STACK_PREFIX") or DEFAULT_PREFIX)
     args = parser.parse_args(argv)
     if args.stage == "prod" and args.confirm != "prod":

@@ -1,6 +1,6 @@
 """Follow one deployed function's CloudWatch logs (what `chalice logs -f` does for a Chalice deployment).
 
-    python -m deploy.logs --stage dev --app users|orders [--function api|authorizer] [--since 10m] [--no-follow]
+    python -m deploy.aws.logs --stage dev --app users|orders [--function api|authorizer] [--since 10m] [--no-follow]
     (make logs STAGE=dev APP=users [FUNCTION=authorizer] [SINCE=1h] [FOLLOW=false])
 
 The log group comes from the stack (its `ApiHandlerLogGroup` / `UsersAuthorizerLogGroup` resource), so
@@ -16,8 +16,8 @@ from typing import Any, Iterator, List, Optional, Set
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from deploy.deploy import DEFAULT_PREFIX, stack_name
-from deploy.target import TargetError, check as check_target
+from deploy.aws.deploy import DEFAULT_PREFIX, stack_name
+from deploy.aws.target import TargetError, check as check_target, default_region
 
 LOG_GROUPS = {("users", "api"): "ApiHandlerLogGroup", ("users", "authorizer"): "UsersAuthorizerLogGroup",
               ("orders", "api"): "ApiHandlerLogGroup"}
@@ -79,8 +79,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--function", default="api", choices=("api", "authorizer"))
     parser.add_argument("--since", default="10m")
     parser.add_argument("--no-follow", action="store_true", help="print what is there and stop")
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-                        or "us-east-1")
+    parser.add_argument("--region", default=default_region())
     parser.add_argument("--prefix", default=os.environ.get("STACK_PREFIX") or DEFAULT_PREFIX)
     args = parser.parse_args(argv)
     stack = stack_name(args.prefix, args.app, args.stage)

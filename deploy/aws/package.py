@@ -1,14 +1,14 @@
 """Build the CloudFormation packages of both apps: `chalice package` + merge template + build step.
 
-    python -m deploy.package [--stage dev|prod|all ...] [--app users|orders ...]   (make package STAGE=dev)
+    python -m deploy.aws.package [--stage dev|prod|all ...] [--app users|orders ...]   (make package STAGE=dev)
 
 For each app and stage, into deploy/build/<app>/<stage>/:
   chalice/      `chalice package --merge-template` output, untouched (the benchmark's "as chalice makes it")
   sam.json      the final template (Chalice's default outputs dropped, checked for leftovers)
-  deployment.zip, layer-deployment.zip   after the build step (deploy/build_step.py)
-  merge-template.json   deploy/<app>/template.json with the stage's Metadata.StageOverrides merged in
+  deployment.zip, layer-deployment.zip   after the build step (deploy/aws/build_step.py)
+  merge-template.json   deploy/aws/<app>/template.json with the stage's Metadata.StageOverrides merged in
 
-The merge templates under deploy/<app>/template.json hold everything Chalice does not generate; they
+The merge templates under deploy/aws/<app>/template.json hold everything Chalice does not generate; they
 address Chalice's generated resources by name (APIHandler, ApiHandlerRole, RestAPI, and the authorizer
 named after its Python function), and `finalize` fails the build when a name no longer matches.
 """
@@ -24,11 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from deploy.build_step import BuildError, build_package_dir
+from deploy.aws.build_step import BuildError, build_package_dir
+from deploy.project import APPS, BUILD, REGION, ROOT, app as app_named
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "deploy" / "build"
-APPS = {"users": "users_app", "orders": "orders_app"}
 STAGES = ("dev", "prod")
 PLACEHOLDER = "REPLACED_BY_MERGE_TEMPLATE"
 # Outputs `chalice package` always adds; the stacks publish exactly the workshop's output names instead.
@@ -49,9 +47,9 @@ def deep_merge(base: Any, override: Any) -> Any:
     return copy.deepcopy(override)
 
 
-def merge_template(app: str, stage: str, root: Path = ROOT) -> Dict[str, Any]:
-    """deploy/<app>/template.json for `stage`: its Metadata.StageOverrides[stage] merged in, then removed."""
-    template = json.loads((root / "deploy" / app / "template.json").read_text())
+def merge_template(app: str, stage: str) -> Dict[str, Any]:
+    """deploy/aws/<app>/template.json for `stage`: its Metadata.StageOverrides[stage] merged in, then removed."""
+    template = json.loads(app_named(app).template.read_text())
     metadata = template.get("Metadata", {})
     overrides = metadata.pop("StageOverrides", {})
     if not metadata:
@@ -77,11 +75,11 @@ def finalize(template: Dict[str, Any], app: str) -> Dict[str, Any]:
     problems = []
     for name, resource in template.get("Resources", {}).items():
         if "Type" not in resource:
-            problems.append(f"resource {name} has no Type: deploy/{app}/template.json overrides a resource "
+            problems.append(f"resource {name} has no Type: deploy/aws/{app}/template.json overrides a resource "
                             f"`chalice package` no longer generates (renamed function or authorizer?)")
     for path, value in _walk(template):
         if isinstance(value, str) and PLACEHOLDER in value:
-            problems.append(f"{path} is still {value!r}: override it in deploy/{app}/template.json")
+            problems.append(f"{path} is still {value!r}: override it in deploy/aws/{app}/template.json")
     for name, resource in template.get("Resources", {}).items():
         if resource.get("Type") != "AWS::Serverless::Api":
             continue
@@ -95,7 +93,7 @@ def finalize(template: Dict[str, Any], app: str) -> Dict[str, Any]:
                                         f"from the UserPool parameter")
             elif "type" not in authorizer:
                 problems.append(f"{name} securityDefinitions/{auth_name} is not one Chalice generated: "
-                                f"the authorizer's name in deploy/{app}/template.json does not match the app")
+                                f"the authorizer's name in deploy/aws/{app}/template.json does not match the app")
     if problems:
         raise PackageError("\n  ".join([f"{app}: the merged template is incomplete:"] + problems))
     return template
@@ -108,15 +106,15 @@ def _chalice() -> str:
 
 def run_chalice(app: str, stage: str, merge_file: Path, out_dir: Path) -> None:
     env = dict(os.environ)
-    env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
+    env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", REGION))
     env.setdefault("AWS_REGION", env["AWS_DEFAULT_REGION"])
-    cmd = [_chalice(), "--project-dir", str(ROOT / APPS[app]), "package", "--stage", stage,
+    cmd = [_chalice(), "--project-dir", str(app_named(app).path), "package", "--stage", stage,
            "--pkg-format", "cloudformation", "--template-format", "json",
            "--merge-template", str(merge_file), str(out_dir)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise PackageError(f"{app}/{stage}: `{' '.join(cmd)}` failed (exit {proc.returncode}); does "
-                           f"{APPS[app]}/app.py import without AWS access?\n{proc.stdout}{proc.stderr}")
+                           f"{app_named(app).dir}/app.py import without AWS access?\n{proc.stdout}{proc.stderr}")
 
 
 def package(app: str, stage: str, build: Path = BUILD) -> Path:
@@ -156,13 +154,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", action="append", choices=STAGES + ("all",),
                         help="repeatable; `all` = every stage (default: dev)")
-    parser.add_argument("--app", action="append", choices=sorted(APPS), help="repeatable (default: both)")
+    parser.add_argument("--app", action="append", choices=sorted(a.name for a in APPS),
+                        help="repeatable (default: both)")
     parser.add_argument("--build-dir", type=Path, default=BUILD)
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
         stages = list(STAGES) if "all" in (args.stage or []) else (args.stage or ["dev"])
-        for line in package_all(args.app or list(APPS), stages, args.build_dir.resolve()):
+        for line in package_all(args.app or [a.name for a in APPS], stages, args.build_dir.resolve()):
             print(line)
     except (PackageError, BuildError) as exc:
         print(f"package failed: {exc}", file=sys.stderr)

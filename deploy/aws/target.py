@@ -11,6 +11,8 @@ import os
 import urllib.parse
 from typing import Dict, Mapping, Optional
 
+from deploy.project import REGION
+
 EMULATOR_FLAG = "DEPLOY_TO_EMULATOR"
 
 
@@ -42,6 +44,12 @@ def check(env: Optional[Mapping[str, str]] = None) -> None:
     if local:
         raise TargetError(f"{_describe(local)} points at a local emulator, not AWS: unset it "
                           f"(`unset {' '.join(sorted(local))}`) and retry")
+
+
+def default_region(env: Optional[Mapping[str, str]] = None) -> str:
+    """The region the tools use without --region: AWS_REGION, else AWS_DEFAULT_REGION, else the project's."""
+    env = os.environ if env is None else env
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or REGION
 
 
 def _describe(endpoints: Mapping[str, str]) -> str:

@@ -15,11 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from deploy.local.tables import stage_env  # noqa: E402 - runs as a script from the repo
-
-ROOT = Path(__file__).resolve().parent.parent
-APPS = ("users_app", "orders_app")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from deploy.project import APP_DIRS as APPS, ROOT, stage_env  # noqa: E402 - runs as a script from the repo
 
 ERRORS = {
     400: "Invalid input: bad JSON, a field breaking a rule (`Fields` names each), or a business rule "

@@ -17,6 +17,8 @@ from typing import Any, Dict, Iterable, Optional
 import boto3
 from botocore.config import Config as BotoConfig
 
+from deploy.project import LOCAL_STATE
+
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
 POOL_NAME = "serverless-patterns-local"
@@ -138,7 +140,7 @@ def login(idp: Any, client_id: str, email: str, password: str) -> Dict[str, str]
 
 
 def outputs_file() -> Path:
-    return Path(os.environ.get("LOCAL_STATE_DIR", Path(__file__).resolve().parents[2] / ".local")) / "outputs.json"
+    return Path(os.environ.get("LOCAL_STATE_DIR", LOCAL_STATE)) / "outputs.json"
 
 
 def read_outputs(path: Optional[Path] = None) -> Dict[str, Any]:

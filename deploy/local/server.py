@@ -30,11 +30,10 @@ import sys
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
-ROOT = Path(__file__).resolve().parents[2]
-APPS = ("users_app", "orders_app")
+from deploy.project import ROOT
+
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 1024 * 1024
 DRAIN_LIMIT = 8 * 1024 * 1024   # an oversized body up to this size is read and dropped before the 413

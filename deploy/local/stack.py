@@ -30,21 +30,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, List, Optional, Sequence
 
-ROOT = Path(__file__).resolve().parents[2]
-REGION = "us-east-1"
+from deploy.project import APP_DIRS, LOCAL_STATE, REGION, ROOT, stage_env
+
 PORTS = {  # component -> (environment variable, default port)
     "dynamodb": ("LOCAL_DYNAMODB_PORT", 8000),
     "cognito": ("LOCAL_COGNITO_PORT", 9229),
     "users_app": ("LOCAL_USERS_PORT", 3001),
     "orders_app": ("LOCAL_ORDERS_PORT", 3002),
 }
-APPS = ("users_app", "orders_app")
 MARKERS = {  # what a component's command line contains (checked before `down` signals a PID)
     "dynamodb": "LoopbackDynamoDB", "cognito": "moto.server",
     "users_app": "deploy.local.server", "orders_app": "deploy.local.server",
     "reloader": "deploy.local.watch",
 }
-STOP_ORDER = ("reloader", *APPS, "cognito", "dynamodb")  # nothing restarts an API while it stops
+STOP_ORDER = ("reloader", *APP_DIRS, "cognito", "dynamodb")  # nothing restarts an API while it stops
 START_TIMEOUT = 60.0
 
 
@@ -53,7 +52,7 @@ class StackError(Exception):
 
 
 def default_state_dir() -> Path:
-    return Path(os.environ.get("LOCAL_STATE_DIR") or ROOT / ".local").resolve()
+    return Path(os.environ.get("LOCAL_STATE_DIR") or LOCAL_STATE).resolve()
 
 
 def default_ports() -> Dict[str, int]:
@@ -153,7 +152,7 @@ class StackConfig:
     ports: Dict[str, int] = field(default_factory=default_ports)
     persistent: bool = True          # DynamoDB -dbPath + Cognito recording; False: -inMemory, no recording
     workers: int = field(default_factory=lambda: int(os.environ.get("LOCAL_WORKERS", "2")))
-    apps: Sequence[str] = APPS
+    apps: Sequence[str] = APP_DIRS
     detach: bool = False             # children outlive this process (`up`); else they get SIGTERM when it dies
     apps_to_console: bool = False    # app logs to our stdout (`run`) as well as to logs/<app>.log
     autoreload: bool = False         # restart an API's workers when its code is saved (`run`)
@@ -232,7 +231,7 @@ class Stack:
         self._wait("dynamodb", ddb_url)
 
         # 2. Cognito state (replayed after a restart) and the tables.
-        users_env = tables.stage_env("users_app")
+        users_env = stage_env("users_app")
         admin_group = users_env.get("ADMIN_GROUP_NAME", "apiAdmins")
         try:
             if cfg.persistent:
@@ -354,7 +353,7 @@ class Stack:
         proc = self.procs[name]
         while not _http_answers(url):
             if proc.poll() is not None:
-                where = "the output above" if self.config.apps_to_console and name in APPS \
+                where = "the output above" if self.config.apps_to_console and name in APP_DIRS \
                     else str(self.log_file(name))
                 raise StackError(f"{name} exited while starting (exit code {proc.returncode}): see {where}")
             if time.monotonic() > deadline:
@@ -465,7 +464,7 @@ def banner(stack: Stack) -> str:
     rel = os.path.relpath(stack.state_dir, Path.cwd())
     py = os.path.relpath(sys.executable, Path.cwd()) if sys.executable.startswith(str(ROOT)) else sys.executable
     # deploy.local.token finds outputs.json in the default state dir unless told otherwise
-    state = "" if stack.state_dir == (ROOT / ".local").resolve() else f"LOCAL_STATE_DIR={shlex.quote(str(stack.state_dir))} "
+    state = "" if stack.state_dir == LOCAL_STATE.resolve() else f"LOCAL_STATE_DIR={shlex.quote(str(stack.state_dir))} "
     return "\n".join([
         "Local stack is up.",
         f"  users API   {users}   (collection {users}/users; custom authorizer)",

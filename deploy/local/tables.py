@@ -1,23 +1,22 @@
 """Create the local tables from the deploy templates (the one source of truth for key schemas).
 
-`table_specs()` reads every `AWS::DynamoDB::Table` in deploy/users/template.json and
-deploy/orders/template.json and names it from the app's `local` stage in .chalice/config.json
+`table_specs()` reads every `AWS::DynamoDB::Table` in deploy/aws/users/template.json and
+deploy/aws/orders/template.json and names it from the app's `local` stage in .chalice/config.json
 (UsersTable -> USERS_TABLE, OrdersTable -> ORDERS_TABLE, IdempotencyTable -> IDEMPOTENCY_TABLE).
 `ensure_tables()` creates the missing ones and keeps existing tables (and their data).
 """
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
-ROOT = Path(__file__).resolve().parents[2]
+from deploy.project import ORDERS, ROOT, USERS, App, stage_env
 
-# logical id -> (app directory, deploy template, env var in the app's `local` stage)
-TABLES: Dict[str, tuple] = {
-    "UsersTable": ("users_app", "deploy/users/template.json", "USERS_TABLE"),
-    "OrdersTable": ("orders_app", "deploy/orders/template.json", "ORDERS_TABLE"),
-    "IdempotencyTable": ("orders_app", "deploy/orders/template.json", "IDEMPOTENCY_TABLE"),
+# logical id -> (the app whose merge template defines it, env var in the app's `local` stage)
+TABLES: Dict[str, Tuple[App, str]] = {
+    "UsersTable": (USERS, "USERS_TABLE"),
+    "OrdersTable": (ORDERS, "ORDERS_TABLE"),
+    "IdempotencyTable": (ORDERS, "IDEMPOTENCY_TABLE"),
 }
 
 
@@ -49,31 +48,23 @@ class TableSpec:
         return spec if spec and spec.get("Enabled") else None
 
 
-def stage_env(app_dir: str, stage: str = "local", root: Path = ROOT) -> Dict[str, str]:
-    """Environment variables of an app's stage in .chalice/config.json (top level overlaid by the stage)."""
-    config = json.loads((root / app_dir / ".chalice" / "config.json").read_text())
-    env = dict(config.get("environment_variables", {}))
-    env.update(config.get("stages", {}).get(stage, {}).get("environment_variables", {}))
-    return env
-
-
-def table_specs(root: Path = ROOT) -> List[TableSpec]:
+def table_specs() -> List[TableSpec]:
     specs = []
-    for logical_id, (app_dir, template, env_name) in TABLES.items():
-        resources = json.loads((root / template).read_text())["Resources"]
+    for logical_id, (app, env_name) in TABLES.items():
+        resources = json.loads(app.template.read_text())["Resources"]
         resource = resources[logical_id]
         if resource.get("Type") != "AWS::DynamoDB::Table":
-            raise ValueError(f"{template}: {logical_id} is not an AWS::DynamoDB::Table")
-        name = stage_env(app_dir, root=root).get(env_name)
+            raise ValueError(f"{app.template.relative_to(ROOT)}: {logical_id} is not an AWS::DynamoDB::Table")
+        name = stage_env(app).get(env_name)
         if not name:
-            raise ValueError(f"{app_dir}/.chalice/config.json: the local stage has no {env_name}")
+            raise ValueError(f"{app.dir}/.chalice/config.json: the local stage has no {env_name}")
         specs.append(TableSpec(logical_id, name, resource["Properties"]))
     return specs
 
 
-def table_names(root: Path = ROOT) -> Dict[str, str]:
+def table_names() -> Dict[str, str]:
     """Logical id -> local table name."""
-    return {spec.logical_id: spec.name for spec in table_specs(root)}
+    return {spec.logical_id: spec.name for spec in table_specs()}
 
 
 def ensure_tables(ddb: Any, specs: List[TableSpec], timeout: float = 20.0) -> List[str]:

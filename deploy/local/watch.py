@@ -7,7 +7,7 @@ and the apps are a few dozen files, so a poll costs well under a millisecond.
 Saves come in bursts (an editor writes a temp file and renames it; `make sync` or a branch switch
 touches many files), so a change is acted on only once the files have been quiet for a moment, and
 then each affected API is restarted exactly once. A change under chalicelib_shared/ is vendored into
-both apps first (deploy/sync_shared.py); the files that writes are taken as seen, so the reloader's
+both apps first (deploy/codegen/sync_shared.py); the files that writes are taken as seen, so the reloader's
 own writes never count as a second burst.
 
     python -m deploy.local.watch [--skip STATE_DIR] users_app=PID orders_app=PID
@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
-ROOT = Path(__file__).resolve().parents[2]
-APPS = ("users_app", "orders_app")
+from deploy.project import APP_DIRS, ROOT
+
 SHARED = "chalicelib_shared"
 POLL_SECONDS = 0.25
 QUIET_SECONDS = 0.2            # a burst is over once a poll this long after its last change saw nothing new
@@ -103,7 +103,7 @@ class Watcher:
         self._seen = kept
 
 
-def affected_apps(paths: Iterable[str], root: Path = ROOT, apps: Iterable[str] = APPS) -> List[str]:
+def affected_apps(paths: Iterable[str], root: Path = ROOT, apps: Iterable[str] = APP_DIRS) -> List[str]:
     """The apps a burst touches: shared code is in every app, an app's own tree only in itself."""
     tops = set()
     for path in paths:
@@ -116,7 +116,7 @@ def affected_apps(paths: Iterable[str], root: Path = ROOT, apps: Iterable[str] =
 
 def revendor() -> Optional[str]:
     """Copy chalicelib_shared/ into both apps (`make sync`); the error as one line, if it failed."""
-    from deploy import sync_shared
+    from deploy.codegen import sync_shared
     try:
         sync_shared.sync()
     except (OSError, UnicodeError) as exc:
@@ -143,7 +143,7 @@ class Reloader:
             return []
         if any(Path(p).is_relative_to(self.root / SHARED) for p in burst):
             error = revendor()
-            self.watcher.absorb(self.root / app / "chalicelib" / "shared" for app in APPS)
+            self.watcher.absorb(self.root / app / "chalicelib" / "shared" for app in APP_DIRS)
             if error:
                 self.out(f"reload: re-vendoring {SHARED}/ failed ({error}); the apps keep the old copies")
         names = sorted(os.path.relpath(p, self.root) for p in burst)
@@ -175,7 +175,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     servers = {}
     for arg in args.servers:
         name, _, pid = arg.partition("=")
-        if name not in APPS or not pid.isdigit():
+        if name not in APP_DIRS or not pid.isdigit():
             parser.error(f"{arg!r}: expected users_app=PID or orders_app=PID")
         servers[name] = int(pid)
     reloader = Reloader(servers, skip=[Path(p) for p in args.skip], out=lambda line: print(line, flush=True))

@@ -1,8 +1,8 @@
 """Bounded load run against a LOCAL stack: both APIs, a realistic mix, then an exactly-once audit.
 
-    python -m deploy.load [--outputs .local/outputs.json] [--duration 60] [--clients 20]
+    python -m deploy.perf.load [--outputs .local/outputs.json] [--duration 60] [--clients 20]
                           [--max-requests N] [--seed N] [--json-report FILE]
-    python -m deploy.load --check-running      # exit 0 if the outputs file's stack answers (make load)
+    python -m deploy.perf.load --check-running      # exit 0 if the outputs file's stack answers (make load)
 
 Every endpoint in the outputs file must be on loopback (this is never pointed at AWS). Each client
 is one fresh Cognito user (created in the local emulator) that runs requests one after another:
@@ -34,8 +34,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUTPUTS = Path(os.environ.get("LOCAL_STATE_DIR") or ROOT / ".local") / "outputs.json"  # as `make up`
+from deploy.project import LOCAL_STATE
+
+DEFAULT_OUTPUTS = Path(os.environ.get("LOCAL_STATE_DIR") or LOCAL_STATE) / "outputs.json"  # as `make up`
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 REQUEST_TIMEOUT = 10.0
 

@@ -8,7 +8,7 @@ from typing import Any, Dict, Tuple
 
 import pytest
 
-from deploy.package import package_all
+from deploy.aws.package import package_all
 
 APPS = ("users", "orders")
 STAGES = ("dev", "prod")

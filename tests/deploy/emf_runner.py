@@ -15,10 +15,10 @@ import os
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
-ROOT = Path(__file__).resolve().parents[2]
+from deploy.project import ROOT
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 UNREACHABLE = "http://127.0.0.1:9"  # any AWS call fails at once instead of leaving the machine

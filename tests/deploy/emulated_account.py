@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import boto3
 
-from deploy.target import TargetError, check as check_target
+from deploy.aws.target import TargetError, check as check_target
 
 # type -> (phase, what stands in for it). "before": made through moto's API before the stack, its ids
 # written in as literals; "after": made through moto's API once the stack's resources exist; "drop": removed.

@@ -1,9 +1,9 @@
-"""deploy/admin.py without a stack (the integration test is tests/integration/test_admin_tool.py)."""
+"""deploy/aws/admin.py without a stack (the integration test is tests/integration/test_admin_tool.py)."""
 from pathlib import Path
 
 import pytest
 
-from deploy import admin
+from deploy.aws import admin
 
 
 def test_admin_without_a_running_stack_explains(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -8,13 +8,13 @@ from typing import Dict, List
 
 import pytest
 
-from deploy.build_step import BuildError, build_package_dir, check_runtime, runtime_provided
+from deploy.aws.build_step import BuildError, build_package_dir, check_runtime, runtime_provided
+from deploy.project import ROOT
 from tests.deploy.conftest import Package
 
-ROOT = Path(__file__).resolve().parents[2]
 APP_DIRS = {"users": "users_app", "orders": "orders_app"}
 ZIPS = ("deployment.zip", "layer-deployment.zip")
-# Written independently of deploy/build_step.py: any top-level entry of these distributions.
+# Written independently of deploy/aws/build_step.py: any top-level entry of these distributions.
 RUNTIME_PROVIDED = re.compile(
     r"(^|site-packages/)(boto3|botocore|s3transfer|jmespath|urllib3|dateutil|six"
     r"|python[_-]dateutil)([/.]|-[^/]*\.(dist-info|egg-info|data)/)", re.IGNORECASE)

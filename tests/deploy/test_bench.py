@@ -1,9 +1,9 @@
-"""The benchmark's smallest form (`python -m deploy.bench --quick`), so `make bench` cannot rot.
+"""The benchmark's smallest form (`python -m deploy.perf.bench --quick`), so `make bench` cannot rot.
 
 No timing assertions: only that numbers come out, that the DynamoDB round trips per route, the
 modules compiled from source at a (b) cold start and the JWKS fetches of a warm authorizer are
 what issue 7 requires, and that nothing the Lambda runtime provides is in the built artifacts.
-Packages in deploy/build/<app>/dev are reused when fresh (see deploy.bench.package_is_fresh).
+Packages in deploy/build/<app>/dev are reused when fresh (see deploy.perf.bench.packages.package_is_fresh).
 """
 import json
 import subprocess
@@ -13,7 +13,8 @@ from typing import Any, Dict
 
 import pytest
 
-from deploy.bench import ROOT, ROUTE_TARGETS
+from deploy.perf.bench.__main__ import ROUTE_TARGETS
+from deploy.project import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -21,7 +22,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "deploy.bench", "--quick", "--runs", "2", "--iterations", "5",
+    proc = subprocess.run([sys.executable, "-m", "deploy.perf.bench", "--quick", "--runs", "2", "--iterations", "5",
                            "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Targets" in proc.stdout

@@ -18,12 +18,10 @@ import boto3
 import pytest
 
 from deploy.local.stack import free_port
-from deploy.local.tables import stage_env
+from deploy.project import APP_DIRS as APPS, ROOT, stage_env
 from tests.deploy.emulated_account import moto_account
 
-ROOT = Path(__file__).resolve().parents[2]
 CHALICE = str(Path(sys.executable).with_name("chalice"))
-APPS = ("users_app", "orders_app")
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_REGION": "us-east-1"}
 

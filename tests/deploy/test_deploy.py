@@ -10,10 +10,10 @@ from typing import Any, Dict, List
 
 import pytest
 
-from deploy import deploy as deploy_mod
-from deploy.package import PackageError, finalize, merge_template
+from deploy.aws import deploy as deploy_mod
+from deploy.aws.package import PackageError, finalize, merge_template
+from deploy.project import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 POOL_ID = "us-east-1_Stub12345"
 
 STAND_IN_AWS = textwrap.dedent(f"""\
@@ -254,28 +254,28 @@ def make_dry_run(*args: str) -> str:
 
 
 def test_make_targets_run_the_deploy_tools() -> None:
-    assert "-m deploy.package --stage dev" in make_dry_run("package")
-    assert "-m deploy.package --stage prod" in make_dry_run("package", "STAGE=prod")
+    assert "-m deploy.aws.package --stage dev" in make_dry_run("package")
+    assert "-m deploy.aws.package --stage prod" in make_dry_run("package", "STAGE=prod")
     deploy_out = make_dry_run("deploy", "STAGE=prod", "REGION=eu-west-1", "BUCKET=b")
-    assert deploy_out.index("-m deploy.package --stage prod") < deploy_out.index("-m deploy.deploy --stage prod")
+    assert deploy_out.index("-m deploy.aws.package --stage prod") < deploy_out.index("-m deploy.aws.deploy --stage prod")
     assert "--region eu-west-1" in deploy_out and "--bucket b" in deploy_out
-    assert "-m deploy.admin --email \"a@example.com\" --stage local" in make_dry_run("admin", "EMAIL=a@example.com")
+    assert "-m deploy.aws.admin --email \"a@example.com\" --stage local" in make_dry_run("admin", "EMAIL=a@example.com")
     assert "--stage dev" in make_dry_run("admin", "EMAIL=a@example.com", "STAGE=dev")
 
 
-# ---------------------------------------------------------------- deploy/target.py
+# ---------------------------------------------------------------- deploy/aws/target.py
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9229", "http://localhost:4566", "http://[::1]:8000",
                                  "http://127.8.9.10", "localhost:9229", "http://0.0.0.0:3001"])
 def test_a_loopback_endpoint_is_refused_unless_testing(url: str) -> None:
-    from deploy.target import TargetError, check
+    from deploy.aws.target import TargetError, check
     with pytest.raises(TargetError, match="points at a local emulator"):
         check({"AWS_ENDPOINT_URL_CLOUDFORMATION": url})
     check({"AWS_ENDPOINT_URL_CLOUDFORMATION": url, "AWS_ENDPOINT_URL": url, "DEPLOY_TO_EMULATOR": "1"})
 
 
 def test_remote_endpoints_are_aws_and_the_test_flag_refuses_them() -> None:
-    from deploy.target import TargetError, check
+    from deploy.aws.target import TargetError, check
     check({})
     check({"AWS_ENDPOINT_URL": "https://cloudformation.eu-west-1.amazonaws.com"})  # a VPC endpoint, say
     with pytest.raises(TargetError, match="AWS_ENDPOINT_URL is not set"):

@@ -19,9 +19,9 @@ import boto3
 import pytest
 
 from chalicelib_shared.settings import PLACEHOLDER
+from deploy.project import ROOT
 from tests.deploy.emulated_account import LOG_ENV, PROPERTY_SUBSTITUTIONS, SUBSTITUTIONS, moto_account
 
-ROOT = Path(__file__).resolve().parents[2]
 STAGE = "dev"
 USERS, ORDERS = f"serverless-patterns-users-{STAGE}", f"serverless-patterns-orders-{STAGE}"
 # The workshop's output names (its README, "Outputs") plus the ones its tests and ours read.
@@ -211,7 +211,7 @@ def test_make_deploy_refuses_a_loopback_endpoint_without_the_test_flag(account: 
     env.pop("DEPLOY_TO_EMULATOR")
     for target, args in (("deploy", ["STAGE=dev"]), ("admin", ["STAGE=dev", "EMAIL=a@example.com"]),
                          ("destroy", ["STAGE=dev"]), ("logs", ["STAGE=dev", "APP=users"])):
-        cmd = [sys.executable, "-m", f"deploy.{target}", "--stage", "dev"] + \
+        cmd = [sys.executable, "-m", f"deploy.aws.{target}", "--stage", "dev"] + \
             {"deploy": [], "admin": ["--email", "a@example.com"], "destroy": [], "logs": ["--app", "users"]}[target]
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
         assert proc.returncode == 1, (target, proc.stdout, proc.stderr)
@@ -221,7 +221,7 @@ def test_make_deploy_refuses_a_loopback_endpoint_without_the_test_flag(account: 
 
 def test_the_test_flag_refuses_anything_but_loopback(account: Account) -> None:
     env = {k: v for k, v in account.env.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    proc = subprocess.run([sys.executable, "-m", "deploy.deploy", "--stage", "dev"], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, "-m", "deploy.aws.deploy", "--stage", "dev"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and "refusing to reach AWS" in proc.stderr
     env["AWS_ENDPOINT_URL"] = "https://cloudformation.us-east-1.amazonaws.com"

@@ -1,14 +1,13 @@
 """The packaged CloudFormation templates: lint, SAM transform, and the contract of issue 5."""
 import json
 import re
-from pathlib import Path
 from typing import Any, Dict, List, Set, Tuple
 
 
-from deploy.local.tables import stage_env, table_specs
+from deploy.local.tables import table_specs
+from deploy.project import ROOT, stage_env
 from tests.deploy.conftest import Package, cfn_lint
 
-ROOT = Path(__file__).resolve().parents[2]
 APP_DIRS = {"users": "users_app", "orders": "orders_app"}
 
 # role -> table logical id -> the only data actions it may have. Anything else (another service, another

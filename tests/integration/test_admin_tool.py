@@ -1,4 +1,4 @@
-"""`make admin` (deploy/admin.py) against the local stack: create, then reset, an admin login that works.
+"""`make admin` (deploy/aws/admin.py) against the local stack: create, then reset, an admin login that works.
 
 Owned by the deploy work (issue 5); lives here for the `stack` fixture."""
 import json
@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 import pytest
 import requests
 
-from deploy import admin
+from deploy.aws import admin
 
 pytestmark = pytest.mark.integration
 

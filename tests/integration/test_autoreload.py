@@ -26,7 +26,8 @@ import requests
 
 from deploy.local import cognito
 from deploy.local.server import LOAD_FAILED
-from deploy.local.stack import ROOT, free_port
+from deploy.local.stack import free_port
+from deploy.project import ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -203,7 +204,7 @@ def test_a_shared_change_is_vendored_and_restarts_each_api_once(dev: Dev) -> Non
     took = {api: wait_for(lambda: empty_create(url) == new, f"{api} answering with the new message", since=saved)
             for api, url in (("users", dev.users + "/users"), ("orders", dev.orders + "/orders"))}
     print(f"\nshared change live after: users {took['users']:.2f}s, orders {took['orders']:.2f}s")
-    check = subprocess.run([sys.executable, "deploy/sync_shared.py", "--check"], cwd=dev.root,
+    check = subprocess.run([sys.executable, "deploy/codegen/sync_shared.py", "--check"], cwd=dev.root,
                            capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stderr  # vendored into both apps
     settled(dev, {"users_app": before["users_app"] + 1, "orders_app": before["orders_app"] + 1,

@@ -17,7 +17,6 @@ import os
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
@@ -33,7 +32,8 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis.generation import GenerationMode  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+from deploy.project import ROOT
+
 DOCUMENTS = {"users": ROOT / "users_app" / "openapi.json", "orders": ROOT / "orders_app" / "openapi.json"}
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 NEGATIVE_EXAMPLES = max(1, EXAMPLES // 2)
@@ -82,7 +82,7 @@ def fuzz_summary(request: pytest.FixtureRequest) -> Iterator[None]:
 def load(api: str) -> Any:
     path = DOCUMENTS[api]
     if not path.exists():
-        pytest.skip(f"{path.relative_to(ROOT)} does not exist yet (generate it with deploy/openapi.py)")
+        pytest.skip(f"{path.relative_to(ROOT)} does not exist yet (generate it with deploy/codegen/openapi.py)")
     return schemathesis.openapi.from_dict(without_security(json.loads(path.read_text())))
 
 

@@ -5,7 +5,7 @@ import urllib.parse
 
 import pytest
 
-from deploy import load
+from deploy.perf import load
 
 pytestmark = pytest.mark.integration
 

@@ -1,7 +1,7 @@
-"""Cold start and request path benchmark on the real packaged artifacts (issue 7).
+"""Cold start and request path benchmark on the real packaged artifacts (README.md, "Performance").
 
-    python -m deploy.bench [--quick] [--json PATH] [--runs N] [--iterations N] [--rebuild] [--strict]
-    make bench                       (same as: python -m deploy.bench --json deploy/build/bench.json)
+    python -m deploy.perf.bench [--quick] [--json PATH] [--runs N] [--iterations N] [--rebuild] [--strict]
+    make bench                       (same as: python -m deploy.perf.bench --json deploy/build/bench.json)
 
 One run measures, against a DynamoDB Local the bench starts (in memory, bench tables, one user and
 one order seeded):
@@ -13,7 +13,7 @@ one order seeded):
    "runtime" dir holding only what the Lambda runtime ships (boto3,
    botocore, s3transfer, jmespath, urllib3, dateutil, six; symlinks into the venv), then the stdlib.
    It imports `app` and serves one first request (users GET /users/{id}, orders GET /orders/{id})
-   through `app.app(event, context)`. (a) = `chalice package` output, (b) = after deploy/build_step.py,
+   through `app.app(event, context)`. (a) = `chalice package` output, (b) = after deploy/aws/build_step.py,
    (c) = baseline: import boto3, create the DynamoDB client, the same one GetItem; and for users,
    (z) = the authorizer's own function on the (b) artifact (_HANDLER=app.users_authorizer), whose
    first call verifies a token against a loopback JWKS (one fetch); it must import neither boto3
@@ -31,9 +31,9 @@ one order seeded):
    JWKS fetches during the timed loop.
 4. Artifact sizes, zipped and unzipped, and runtime-provided packages found in them.
 
-Packages come from deploy/build/<app>/dev (deploy.package). They are reused when fresh: every
-expected file exists and is newer than every input (the app dir, deploy/<app>/template.json,
-deploy/package.py, deploy/build_step.py); otherwise (or with --rebuild) the app is repackaged.
+Packages come from deploy/build/<app>/dev (deploy.aws.package). They are reused when fresh: every
+expected file exists and is newer than every input (the app dir, deploy/aws/<app>/template.json,
+deploy/aws/package.py, deploy/aws/build_step.py); otherwise (or with --rebuild) the app is repackaged.
 Exit status: 0 when the bench ran (target failures are printed as FAIL), 1 when the bench itself
 broke (a failed request, a hook that counted nothing, a wrong package) or, with --strict, when a
 target failed.
@@ -55,12 +55,11 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "deploy" / "build"
+from deploy.project import APPS as PROJECT_APPS, BUILD, REGION, ROOT, app as app_named, stage_env as configured_env
+
 DEFAULT_JSON = BUILD / "bench.json"
-APPS = {"users": "users_app", "orders": "orders_app"}
+APPS = {a.name: a.dir for a in PROJECT_APPS}
 STAGE = "dev"
-REGION = "us-east-1"
 PLACEHOLDER = "REPLACED_BY_MERGE_TEMPLATE"
 RUNTIME_ENTRIES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six.py")
 BENCH_TABLES = {"UsersTable": "bench-users", "OrdersTable": "bench-orders",
@@ -98,9 +97,9 @@ def package_outputs(app: str) -> List[Path]:
 
 
 def package_inputs(app: str) -> List[Path]:
-    files = [ROOT / "deploy" / app / "template.json", ROOT / "deploy" / "package.py",
-             ROOT / "deploy" / "build_step.py"]
-    app_dir = ROOT / APPS[app]
+    files = [app_named(app).template, ROOT / "deploy" / "aws" / "package.py",
+             ROOT / "deploy" / "aws" / "build_step.py"]
+    app_dir = app_named(app).path
     for dirpath, dirnames, filenames in os.walk(app_dir):
         dirnames[:] = [d for d in dirnames if d not in ("__pycache__", "deployments", "deployed", "venv")]
         files.extend(Path(dirpath) / f for f in filenames if not f.endswith(".pyc"))
@@ -118,14 +117,14 @@ def package_is_fresh(app: str) -> bool:
 
 def ensure_packages(rebuild: bool, log: Callable[[str], None]) -> Dict[str, str]:
     """Package the apps that are stale (or all with `rebuild`); returns app -> 'reused'|'built'."""
-    from deploy.package import package
+    from deploy.aws.package import package
 
     state = {}
     for app in APPS:
         if not rebuild and package_is_fresh(app):
             state[app] = "reused"
             continue
-        log(f"packaging {app}/{STAGE} (deploy.package) ...")
+        log(f"packaging {app}/{STAGE} (deploy.aws.package) ...")
         started = time.monotonic()
         package(app, STAGE)
         state[app] = "built"
@@ -213,7 +212,6 @@ class Sandbox:
 
 def stage_env(app: str) -> Dict[str, str]:
     """The dev stage's env vars from .chalice/config.json, pointed at the bench tables and pool."""
-    from deploy.local.tables import stage_env as configured_env
     env = configured_env(APPS[app], STAGE)
     overrides = {
         "USERS_TABLE": BENCH_TABLES["UsersTable"], "ORDERS_TABLE": BENCH_TABLES["OrdersTable"],
@@ -616,7 +614,7 @@ def _where(path: Optional[str], sandbox: Sandbox) -> Optional[str]:
 # 2 + 3. Warm path and authorizer: run inside a child set up like (b)
 # ------------------------------------------------------------------------------------------------
 WARM_CHILD = ("import sys, os, json; sys.path[0:0] = json.loads(os.environ['BENCH_SYS_PATH']); "
-              "sys.path.append(os.environ['BENCH_ROOT']); from deploy.bench import warm_child; warm_child()")
+              "sys.path.append(os.environ['BENCH_ROOT']); from deploy.perf.bench.__main__ import warm_child; warm_child()")
 
 
 def bench_warm(sandbox: Sandbox, app: str, ddb_url: str, iterations: int, auth_iterations: int,
@@ -958,7 +956,7 @@ CHALICE_RUNTIME = "chalice"  # Chalice's own runtime (chalice/app.py), vendored 
 
 
 def artifact_report(app: str) -> Dict[str, Any]:
-    from deploy.build_step import layer_site_packages, runtime_provided
+    from deploy.aws.build_step import layer_site_packages, runtime_provided
 
     report: Dict[str, Any] = {}
     for variant, directory in (("a", package_dir(app) / "chalice"), ("b", package_dir(app))):

@@ -2,13 +2,12 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from deploy.project import ROOT
 
 
 def test_committed_openapi_documents_match_the_code():
-    result = subprocess.run([sys.executable, "deploy/openapi.py", "--check"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "deploy/codegen/openapi.py", "--check"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
 
