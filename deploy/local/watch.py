@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
+from deploy.local.processes import alive
 from deploy.project import APP_DIRS, ROOT
 
 SHARED = "chalicelib_shared"
@@ -157,13 +158,6 @@ class Reloader:
         return apps
 
 
-def _server_alive(pid: int) -> bool:
-    try:
-        return SERVER_MARKER in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     """The reloader as its own process (`make up` with LOCAL_AUTORELOAD=1): runs until every server
     it watches is gone or it gets SIGTERM (`make down`)."""
@@ -180,7 +174,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         servers[name] = int(pid)
     reloader = Reloader(servers, skip=[Path(p) for p in args.skip], out=lambda line: print(line, flush=True))
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    while any(_server_alive(pid) for pid in servers.values()):
+    while any(alive(pid, SERVER_MARKER) for pid in servers.values()):
         reloader.poll()
         time.sleep(POLL_SECONDS)
     return 0

@@ -363,7 +363,7 @@ def moto_account() -> Iterator[str]:
     """An empty emulated account: moto's server on a free loopback port; yields its endpoint."""
     from moto.server import ThreadedMotoServer
 
-    from deploy.local.stack import free_port
+    from deploy.local.processes import free_port
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -17,7 +17,7 @@ from typing import Dict, Iterator, List
 import boto3
 import pytest
 
-from deploy.local.stack import free_port
+from deploy.local.processes import free_port
 from deploy.project import APP_DIRS as APPS, ROOT, stage_env
 from tests.deploy.emulated_account import moto_account
 

@@ -27,7 +27,8 @@ import requests
 from botocore.config import Config as BotoConfig
 
 from deploy.local import cognito
-from deploy.local.stack import Stack, StackConfig, free_port
+from deploy.local.processes import free_port
+from deploy.local.stack import Stack, StackConfig
 from deploy.project import APP_DIRS as APPS
 
 LOGICAL_TABLES = {"UsersTable": ("users", "UsersTable"), "OrdersTable": ("orders", "OrdersTable"),

@@ -26,7 +26,7 @@ import requests
 
 from deploy.local import cognito
 from deploy.local.server import LOAD_FAILED
-from deploy.local.stack import free_port
+from deploy.local.processes import free_port
 from deploy.project import ROOT
 
 pytestmark = pytest.mark.integration

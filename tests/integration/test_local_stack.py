@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from deploy.local import cognito
-from deploy.local.stack import free_port
+from deploy.local.processes import free_port
 from deploy.project import ROOT
 from tests.integration.conftest import StackHandle, start_local_stack
 

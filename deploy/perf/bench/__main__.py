@@ -43,14 +43,11 @@ import json
 import os
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -387,14 +384,6 @@ def child_cmd(code: str, verbose: bool = False) -> List[str]:
 # ------------------------------------------------------------------------------------------------
 # DynamoDB Local
 # ------------------------------------------------------------------------------------------------
-def _pdeathsig() -> None:
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
-
-
 class BenchDynamo:
     """An in-memory DynamoDB Local on a free loopback port, with the bench tables and seed data."""
 
@@ -404,30 +393,20 @@ class BenchDynamo:
         self.url = ""
 
     def start(self) -> "BenchDynamo":
-        from deploy.local.stack import dynamodb_lib_dir, free_port, java_launcher
+        from deploy.local.processes import NotServing, ProcessError, dynamodb_command, free_port, spawn, wait_for_http
 
-        if not shutil.which("java"):
-            raise BenchError("java is not on PATH: DynamoDB Local needs a Java 17+ runtime")
-        lib = dynamodb_lib_dir()
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
+        try:
+            command = dynamodb_command(port)
+        except ProcessError as exc:
+            raise BenchError(str(exc)) from None
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                ["java", f"-Djava.library.path={lib / 'DynamoDBLocal_lib'}", *java_launcher(lib),
-                 "-port", str(port), "-sharedDb", "-disableTelemetry", "-inMemory"],
-                cwd=str(ROOT), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_pdeathsig)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(self.url, timeout=1).read()  # noqa: S310 - loopback
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise BenchError(f"DynamoDB Local did not start: see {self.log_path}") from None
-                time.sleep(0.05)
+            self.proc = spawn(command, log)
+        try:
+            wait_for_http(self.url, self.proc, timeout=60)
+        except NotServing:
+            raise BenchError(f"DynamoDB Local did not start: see {self.log_path}") from None
         self._create_tables()
         self._seed()
         return self
