@@ -127,17 +127,30 @@ class Stack:
             raise
 
     def _start(self) -> Dict[str, Any]:
-        from deploy.local import cognito, tables
+        self._check_can_start()
+        self._start_emulators()
+        pool = self._set_up_cognito()
+        self.app_env = self._app_env(pool)
+        self._start_apis()
+        specs = self._create_tables()  # while the apps load
+        for app in self.config.apps:
+            self._wait(app, self.endpoint(app) + "/")
+        self.outputs = self._outputs(pool, specs)
+        if self.config.write_state:
+            self._write_state()
+        return self.outputs
 
+    def _check_can_start(self) -> None:
+        """Refuse before anything starts: too few workers, DynamoDB Local missing, a port taken, or
+        another stack running from this state dir."""
         cfg = self.config
         if cfg.workers < 2:
             raise StackError(f"LOCAL_WORKERS={cfg.workers}: each API needs at least 2 workers")
         try:
-            dynamodb_lib_dir()  # fail before anything starts
+            dynamodb_lib_dir()
         except ProcessError as exc:
             raise StackError(str(exc)) from None
-        names = ["dynamodb", "cognito", *cfg.apps]
-        for name in names:
+        for name in ["dynamodb", "cognito", *cfg.apps]:
             if port_in_use(cfg.ports[name]):
                 env = PORTS[name][0]
                 raise StackError(f"port {cfg.ports[name]} ({name}) is already in use: stop what uses it "
@@ -150,20 +163,26 @@ class Stack:
                 raise StackError(f"a local stack is already running (PIDs in {self.state_dir / 'stack.json'}): "
                                  f"run `make down` first")
 
-        # 1. DynamoDB Local and moto's server, started together.
+    def _start_emulators(self) -> None:
+        """DynamoDB Local and moto's server, started together; returns once both answer."""
+        from deploy.local import cognito
+
         self._spawn_dynamodb()
         self._spawn("cognito", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                                "-p", str(cfg.ports["cognito"])],
-                    env=cognito.moto_env(self.recording_file if cfg.persistent else None))
-        ddb_url, idp_url = self.endpoint("dynamodb"), self.endpoint("cognito")
-        self._wait("cognito", f"{idp_url}/moto-api/")
-        self._wait("dynamodb", ddb_url)
+                                "-p", str(self.config.ports["cognito"])],
+                    env=cognito.moto_env(self.recording_file if self.config.persistent else None))
+        self._wait("cognito", f"{self.endpoint('cognito')}/moto-api/")
+        self._wait("dynamodb", self.endpoint("dynamodb"))
 
-        # 2. Cognito state (replayed after a restart) and the tables.
-        users_env = stage_env("users_app")
-        admin_group = users_env.get("ADMIN_GROUP_NAME", "apiAdmins")
+    def _set_up_cognito(self) -> Any:
+        """The user pool, app client, admin group and admin user (a persistent stack first replays
+        its recording, so a restart keeps them and their ids); returns the cognito.Pool."""
+        from deploy.local import cognito
+
+        idp_url = self.endpoint("cognito")
+        admin_group = stage_env("users_app").get("ADMIN_GROUP_NAME", "apiAdmins")
         try:
-            if cfg.persistent:
+            if self.config.persistent:
                 cognito.restore(idp_url, self.recording_file)
             idp = cognito.idp_client(idp_url)
             pool = cognito.ensure_pool(idp, admin_group)
@@ -171,10 +190,15 @@ class Stack:
         except Exception as exc:  # noqa: BLE001 - one line, with where to look
             raise StackError(f"setting up Cognito failed ({type(exc).__name__}: {exc}); "
                              f"see {self.log_file('cognito')}") from None
+        return pool
 
-        # 3. The two APIs, with the endpoints and ids injected.
-        self.app_env = {
-            "AWS_ENDPOINT_URL_DYNAMODB": ddb_url,
+    def _app_env(self, pool: Any) -> Dict[str, str]:
+        """What the APIs get on top of their `local` stage: the emulators' endpoints and the pool's ids."""
+        from deploy.local import cognito
+
+        idp_url = self.endpoint("cognito")
+        return {
+            "AWS_ENDPOINT_URL_DYNAMODB": self.endpoint("dynamodb"),
             "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": idp_url,
             "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
             **cognito.FAKE_CREDENTIALS,
@@ -184,8 +208,12 @@ class Stack:
             "USER_POOL_ARN": cognito.pool_arn(pool.pool_id),
             "JWT_ISSUER": cognito.issuer(pool.pool_id),
             "JWKS_URL": cognito.jwks_url(idp_url, pool.pool_id),
-            **cfg.extra_app_env,
+            **self.config.extra_app_env,
         }
+
+    def _start_apis(self) -> None:
+        """One strict-gateway server per app (not waited for here), and the reloader if asked."""
+        cfg = self.config
         for app in cfg.apps:
             self._spawn(app, [sys.executable, "-m", "deploy.local.server", app,
                               "--port", str(cfg.ports[app]), "--workers", str(cfg.workers),
@@ -193,36 +221,40 @@ class Stack:
                         env=self.app_env, console=cfg.apps_to_console)
         if cfg.autoreload and cfg.apps:
             self._spawn_reloader()
-        try:  # while the apps load
+
+    def _create_tables(self) -> List[Any]:
+        """The tables the merge templates define, created if missing; returns their specs."""
+        from deploy.local import tables
+
+        try:
             specs = tables.table_specs()
             tables.ensure_tables(self.ddb_client(), specs)
         except Exception as exc:  # noqa: BLE001 - one line, with where to look
             raise StackError(f"creating the tables failed ({type(exc).__name__}: {exc}); "
                              f"see {self.log_file('dynamodb')}") from None
-        for app in cfg.apps:
-            self._wait(app, self.endpoint(app) + "/")
+        return specs
 
+    def _outputs(self, pool: Any, specs: List[Any]) -> Dict[str, Any]:
+        """The same keys the CloudFormation stacks output (an app not started has an empty endpoint)."""
+        apps = self.config.apps
         names_by_id = {spec.logical_id: spec.name for spec in specs}
-        self.outputs = {
+        return {
             "Region": REGION,
-            "CognitoEndpointUrl": idp_url,
-            "DynamoDBEndpointUrl": ddb_url,
+            "CognitoEndpointUrl": self.endpoint("cognito"),
+            "DynamoDBEndpointUrl": self.endpoint("dynamodb"),
             "users": {
-                "APIEndpoint": self.endpoint("users_app") if "users_app" in cfg.apps else "",
+                "APIEndpoint": self.endpoint("users_app") if "users_app" in apps else "",
                 "UserPool": pool.pool_id,
                 "UserPoolClient": pool.client_id,
-                "UserPoolAdminGroupName": admin_group,
+                "UserPoolAdminGroupName": pool.admin_group,
                 "UsersTable": names_by_id["UsersTable"],
             },
             "orders": {
-                "OrdersServiceEndpoint": self.endpoint("orders_app") if "orders_app" in cfg.apps else "",
+                "OrdersServiceEndpoint": self.endpoint("orders_app") if "orders_app" in apps else "",
                 "OrdersTable": names_by_id["OrdersTable"],
                 "IdempotencyTable": names_by_id["IdempotencyTable"],
             },
         }
-        if cfg.write_state:
-            self._write_state()
-        return self.outputs
 
     def _spawn_dynamodb(self) -> None:
         db_path = self.state_dir / "dynamodb" if self.config.persistent else None
