@@ -13,7 +13,7 @@ from typing import Any, Dict
 
 import pytest
 
-from deploy.perf.bench.__main__ import ROUTE_TARGETS
+from deploy.perf.bench.report import ROUTE_TARGETS
 from deploy.project import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
