@@ -98,24 +98,7 @@ def process_zip(src: Path, dst: Path, runtime_root: str) -> ZipReport:
     report = ZipReport(path=str(dst), size_before=src.stat().st_size)
     with tempfile.TemporaryDirectory(prefix="build-step-") as tmp:
         root = Path(tmp)
-        modes: Dict[str, int] = {}
-        with zipfile.ZipFile(src) as zf:
-            names = zf.namelist()
-            site = _site_root(src, names)
-            for info in zf.infolist():
-                if info.is_dir():
-                    continue
-                rel = info.filename
-                if rel.endswith(".pyc") or "/__pycache__/" in "/" + rel:
-                    continue  # stale or foreign bytecode: compiled fresh below
-                if rel.startswith(site):
-                    top = rel[len(site):].split("/", 1)[0]
-                    if runtime_provided(top):
-                        if top not in report.removed:
-                            report.removed.append(top)
-                        continue
-                zf.extract(info, root)
-                modes[rel] = (info.external_attr >> 16) & 0o777 or 0o644
+        modes = _extract_kept(src, root, report)
         ok = compileall.compile_dir(str(root), quiet=2, workers=0, ddir=runtime_root,
                                     invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
         if not ok:
@@ -123,18 +106,46 @@ def process_zip(src: Path, dst: Path, runtime_root: str) -> ZipReport:
                              f"{sys.version_info.major}.{sys.version_info.minor}")
         files = sorted(p for p in root.rglob("*") if p.is_file())
         report.compiled = sum(1 for p in files if p.suffix == ".pyc")
-        tmp_out = dst.with_name(dst.name + ".tmp")
-        with zipfile.ZipFile(tmp_out, "w", compression=zipfile.ZIP_DEFLATED) as out:
-            for path in files:
-                rel = path.relative_to(root).as_posix()
-                info = zipfile.ZipInfo(rel, date_time=_FIXED_DATE)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = (0o100000 | modes.get(rel, 0o644)) << 16
-                out.writestr(info, path.read_bytes())
-        os.replace(tmp_out, dst)
+        _write_zip(root, files, modes, dst)
     report.removed.sort()
     report.size_after = dst.stat().st_size
     return report
+
+
+def _extract_kept(src: Path, root: Path, report: ZipReport) -> Dict[str, int]:
+    """Unzip into `root` all but bytecode and runtime-provided packages (named in `report.removed`);
+    returns each kept file's mode."""
+    modes: Dict[str, int] = {}
+    with zipfile.ZipFile(src) as zf:
+        site = _site_root(src, zf.namelist())
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            rel = info.filename
+            if rel.endswith(".pyc") or "/__pycache__/" in "/" + rel:
+                continue  # stale or foreign bytecode: compiled fresh by process_zip
+            if rel.startswith(site):
+                top = rel[len(site):].split("/", 1)[0]
+                if runtime_provided(top):
+                    if top not in report.removed:
+                        report.removed.append(top)
+                    continue
+            zf.extract(info, root)
+            modes[rel] = (info.external_attr >> 16) & 0o777 or 0o644
+    return modes
+
+
+def _write_zip(root: Path, files: List[Path], modes: Dict[str, int], dst: Path) -> None:
+    """`files` (under `root`) zipped deterministically: sorted, fixed timestamps, the original modes."""
+    tmp_out = dst.with_name(dst.name + ".tmp")
+    with zipfile.ZipFile(tmp_out, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for path in files:
+            rel = path.relative_to(root).as_posix()
+            info = zipfile.ZipInfo(rel, date_time=_FIXED_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (0o100000 | modes.get(rel, 0o644)) << 16
+            out.writestr(info, path.read_bytes())
+    os.replace(tmp_out, dst)
 
 
 def check_runtime(template: Dict) -> None:
