@@ -86,7 +86,7 @@ admin: $(VENV)/.installed
 	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=you@example.com [STAGE=local|dev|prod]"; exit 2; }
 	@$(PY) -m deploy.aws.admin --email "$(EMAIL)" --stage $(ADMIN_STAGE) $(REGION_ARG)
 
-# ---- performance (README.md, "Performance"): cold start, warm path, authorizer, artifact sizes; deploy/perf/bench/ ----
+# ---- performance: cold start, warm path, authorizer, artifact sizes (deploy/perf/bench/; README.md, "Performance") ----
 # Reuses deploy/build/<app>/dev when fresh (else packages it). BENCH_ARGS e.g. "--quick" or "--runs 25 --strict".
 bench: deps
 	@$(PY) -m deploy.perf.bench --json deploy/build/bench.json $(BENCH_ARGS)

@@ -31,7 +31,7 @@ class App:
 
     @property
     def template(self) -> Path:
-        """The CloudFormation merge template (deploy/README.md, "What gets deployed")."""
+        """The CloudFormation merge template (deploy/README.md, "What `make package STAGE=dev|prod` does")."""
         return ROOT / "deploy" / "aws" / self.name / "template.json"
 
 

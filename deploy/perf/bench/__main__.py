@@ -1,4 +1,4 @@
-"""Cold start and request path benchmark on the real packaged artifacts (README.md, "Performance").
+"""Cold start and request path benchmark on the real packaged artifacts (README.md, "Performance (`make bench`)").
 
     python -m deploy.perf.bench [--quick] [--json PATH] [--runs N] [--iterations N] [--rebuild] [--strict]
 
