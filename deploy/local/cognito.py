@@ -19,7 +19,7 @@ from botocore.config import Config as BotoConfig
 
 from deploy.project import LOCAL_STATE
 
-REGION = "us-east-1"
+REGION = "us-east-1"  # moto's, not deploy.project's: its tokens' issuer always names us-east-1 (DESIGN.md §3)
 ACCOUNT_ID = "123456789012"  # moto's default account
 POOL_NAME = "serverless-patterns-local"
 CLIENT_NAME = "serverless-patterns-local-web"

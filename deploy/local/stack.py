@@ -29,17 +29,17 @@ from typing import IO, Any, Dict, List, Optional, Sequence
 from deploy.local.processes import (
     NotServing, ProcessError, alive, dynamodb_command, dynamodb_lib_dir, kill_group, port_in_use, spawn, terminate,
     wait_for_http)
-from deploy.project import APP_DIRS, LOCAL_STATE, REGION, ROOT, stage_env
+from deploy.project import APP_DIRS, LOCAL_STATE, ORDERS, REGION, ROOT, USERS, stage_env
 
 PORTS = {  # component -> (environment variable, default port)
     "dynamodb": ("LOCAL_DYNAMODB_PORT", 8000),
     "cognito": ("LOCAL_COGNITO_PORT", 9229),
-    "users_app": ("LOCAL_USERS_PORT", 3001),
-    "orders_app": ("LOCAL_ORDERS_PORT", 3002),
+    USERS.dir: ("LOCAL_USERS_PORT", 3001),
+    ORDERS.dir: ("LOCAL_ORDERS_PORT", 3002),
 }
 MARKERS = {  # what a component's command line contains (checked before `down` signals a PID)
     "dynamodb": "LoopbackDynamoDB", "cognito": "moto.server",
-    "users_app": "deploy.local.server", "orders_app": "deploy.local.server",
+    USERS.dir: "deploy.local.server", ORDERS.dir: "deploy.local.server",
     "reloader": "deploy.local.watch",
 }
 STOP_ORDER = ("reloader", *APP_DIRS, "cognito", "dynamodb")  # nothing restarts an API while it stops
@@ -180,7 +180,7 @@ class Stack:
         from deploy.local import cognito
 
         idp_url = self.endpoint("cognito")
-        admin_group = stage_env("users_app").get("ADMIN_GROUP_NAME", "apiAdmins")
+        admin_group = stage_env(USERS).get("ADMIN_GROUP_NAME", "apiAdmins")
         try:
             if self.config.persistent:
                 cognito.restore(idp_url, self.recording_file)
@@ -243,14 +243,14 @@ class Stack:
             "CognitoEndpointUrl": self.endpoint("cognito"),
             "DynamoDBEndpointUrl": self.endpoint("dynamodb"),
             "users": {
-                "APIEndpoint": self.endpoint("users_app") if "users_app" in apps else "",
+                "APIEndpoint": self.endpoint(USERS.dir) if USERS.dir in apps else "",
                 "UserPool": pool.pool_id,
                 "UserPoolClient": pool.client_id,
                 "UserPoolAdminGroupName": pool.admin_group,
                 "UsersTable": names_by_id["UsersTable"],
             },
             "orders": {
-                "OrdersServiceEndpoint": self.endpoint("orders_app") if "orders_app" in apps else "",
+                "OrdersServiceEndpoint": self.endpoint(ORDERS.dir) if ORDERS.dir in apps else "",
                 "OrdersTable": names_by_id["OrdersTable"],
                 "IdempotencyTable": names_by_id["IdempotencyTable"],
             },

@@ -34,7 +34,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import requests
 
-from deploy.project import LOCAL_STATE
+from deploy.project import LOCAL_STATE, REGION
 
 DEFAULT_OUTPUTS = Path(os.environ.get("LOCAL_STATE_DIR") or LOCAL_STATE) / "outputs.json"  # as `make up`
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -504,7 +504,7 @@ class LoadRun:
 
         from deploy.local.cognito import FAKE_CREDENTIALS
         ddb = boto3.client("dynamodb", endpoint_url=self.outputs["DynamoDBEndpointUrl"],
-                           region_name=self.outputs.get("Region") or "us-east-1",
+                           region_name=self.outputs.get("Region") or REGION,
                            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
         deserialize = TypeDeserializer().deserialize
