@@ -41,10 +41,6 @@ class UsersRepository(Protocol):
         """Up to `limit` items after `start_key`, and the key to continue from (None at the end)."""
 
 
-def _condition_failed(exc: Any) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
 class DynamoUsersRepository:
     def __init__(self, client: Any, table: str) -> None:
         self._client = client
