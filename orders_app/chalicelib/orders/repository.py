@@ -157,7 +157,7 @@ class InMemoryOrderRepository(OrderRepository):
     they come back with DynamoDB's types (numbers as Decimal)."""
 
     def __init__(self) -> None:
-        self._items: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.items: Dict[Tuple[str, str], Dict[str, Any]] = {}  # (userId, orderId) -> the stored item
         self._lock = threading.Lock()
         self.calls = 0  # writes and reads made, to check "one round trip" rules
 
@@ -169,33 +169,33 @@ class InMemoryOrderRepository(OrderRepository):
         key = (document["userId"], document["orderId"])
         with self._lock:
             self.calls += 1
-            old = self._items.get(key)
+            old = self.items.get(key)
             if old is not None:
                 old = self._roundtrip(old)
                 return StoredOrder(document=old["data"], request_hash=old.get("requestHash"))
-            self._items[key] = self._roundtrip({"userId": key[0], "orderId": key[1],
+            self.items[key] = self._roundtrip({"userId": key[0], "orderId": key[1],
                                                 "data": dict(document), "requestHash": request_hash})
         return None
 
     def get(self, user_id: str, order_id: str) -> Optional[Dict[str, Any]]:
         with self._lock:
             self.calls += 1
-            item = self._items.get((user_id, order_id))
+            item = self.items.get((user_id, order_id))
             return self._roundtrip(item)["data"] if item else None
 
     def query(self, user_id: str, limit: int, after_order_id: Optional[str] = None) -> Page:
         with self._lock:
             self.calls += 1
-            ids = sorted(o for (u, o) in self._items if u == user_id
+            ids = sorted(o for (u, o) in self.items if u == user_id
                          and (after_order_id is None or o > after_order_id))
-            page = [self._roundtrip(self._items[(user_id, o)])["data"] for o in ids[:limit]]
+            page = [self._roundtrip(self.items[(user_id, o)])["data"] for o in ids[:limit]]
         return Page(page, ids[limit - 1] if len(ids) > limit else None)
 
     def update(self, user_id: str, order_id: str, changes: Mapping[str, Any],
                expected: Mapping[str, Any], order_time_from: Optional[str] = None) -> UpdateOutcome:
         with self._lock:
             self.calls += 1
-            item = self._items.get((user_id, order_id))
+            item = self.items.get((user_id, order_id))
             if item is None:
                 return UpdateOutcome()
             data = item["data"]
@@ -209,10 +209,5 @@ class InMemoryOrderRepository(OrderRepository):
             new = copy.deepcopy(item)
             new["data"].update(copy.deepcopy(dict(changes)))
             new["lastWrite"] = uuid.uuid4().hex
-            self._items[(user_id, order_id)] = self._roundtrip(new)
+            self.items[(user_id, order_id)] = self._roundtrip(new)
             return UpdateOutcome(document=self._roundtrip(new)["data"])
-
-    def put_raw(self, item: Dict[str, Any]) -> None:
-        """Test aid: store an item as-is (e.g. a workshop item without `requestHash`)."""
-        with self._lock:
-            self._items[(item["userId"], item["orderId"])] = self._roundtrip(item)

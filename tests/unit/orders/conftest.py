@@ -1,7 +1,7 @@
 """Orders unit-test fixtures: the app loaded once, in-memory storage, a fake clock, real tokens."""
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import pytest
 
@@ -84,9 +84,40 @@ def repo(orders):
     return orders.repository.InMemoryOrderRepository()
 
 
+def failable_store(idempotency: Any) -> Any:
+    """The app's in-memory idempotency store with a test-only switch: set `fail_with` to an exception
+    and every call of the store raises it (an unreachable idempotency table). Lives here, not in
+    what ships to Lambda."""
+
+    class FailableStore(idempotency.InMemoryPersistenceLayer):  # type: ignore[name-defined,misc]
+        fail_with: Optional[Exception] = None
+
+        def _check(self) -> None:
+            if self.fail_with is not None:
+                raise self.fail_with
+
+        def _get_record(self, idempotency_key: str) -> Any:
+            self._check()
+            return super()._get_record(idempotency_key)
+
+        def _put_record(self, data_record: Any) -> None:
+            self._check()
+            super()._put_record(data_record)
+
+        def _update_record(self, data_record: Any) -> None:
+            self._check()
+            super()._update_record(data_record)
+
+        def _delete_record(self, data_record: Any) -> None:
+            self._check()
+            super()._delete_record(data_record)
+
+    return FailableStore()
+
+
 @pytest.fixture
 def store(orders):
-    return orders.idempotency.InMemoryPersistenceLayer()
+    return failable_store(orders.idempotency)
 
 
 @pytest.fixture

@@ -81,7 +81,8 @@ def test_different_body_after_idempotency_record_is_gone_is_409_not_overwrite(or
 
 
 def test_workshop_item_without_request_hash_is_never_overwritten(orders, svc, repo):
-    repo.put_raw({"userId": "user-a", "orderId": "order-1", "data": {"orderId": "order-1", "status": "PLACED"}})
+    repo.items[("user-a", "order-1")] = {"userId": "user-a", "orderId": "order-1",
+                                         "data": {"orderId": "order-1", "status": "PLACED"}}
     with pytest.raises(orders.errors.Conflict):
         create(orders, svc)
 
