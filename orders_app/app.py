@@ -69,8 +69,7 @@ class Parts:
     def service(self) -> OrdersService:
         return OrdersService(self.repo, clock=self.clock, cancel_window_seconds=settings.cancel_window_seconds,
                              metrics=observability.metrics, idempotency_store=self.idempotency_store,
-                             idempotency_config=idempotency.make_config(settings.idempotency_expiry_seconds),
-                             create_delay_seconds=settings.local_create_delay_ms / 1000)
+                             idempotency_config=idempotency.make_config(settings.idempotency_expiry_seconds))
 
     def build(self) -> "Parts":
         """Build every part now (in the init phase rather than in the first request)."""

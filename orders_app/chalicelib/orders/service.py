@@ -5,7 +5,6 @@ Lifecycle: PLACED -> ACKNOWLEDGED (admin) and PLACED -> CANCELED (owner, within 
 window). Edits only while PLACED. Every change is one conditional write; when it fails, the
 stored order that came back with the failure says why (404, or 400 with a specific code).
 """
-import time
 from datetime import timedelta
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
@@ -52,13 +51,11 @@ class OrdersService:
     def __init__(self, repo: OrdersRepository, clock: Clock = utc_now, cancel_window_seconds: int = 600,
                  metrics: Optional[MetricSink] = None,
                  idempotency_store: Optional[BasePersistenceLayer] = None,
-                 idempotency_config: Optional[IdempotencyConfig] = None,
-                 create_delay_seconds: float = 0.0) -> None:
+                 idempotency_config: Optional[IdempotencyConfig] = None) -> None:
         self._repo = repo
         self._clock = clock
         self._cancel_window = timedelta(seconds=cancel_window_seconds)
         self._metrics: MetricSink = metrics or NO_METRICS
-        self._create_delay = create_delay_seconds
         self._idempotency_config = idempotency_config
         self._create_once: Callable[..., Dict[str, Any]] = self._create
         if idempotency_store is not None:
@@ -98,8 +95,6 @@ class OrdersService:
             return self._create_once(request=request, order=order)
 
     def _create(self, request: Mapping[str, str], order: models.NewOrder) -> Dict[str, Any]:
-        if self._create_delay:
-            time.sleep(self._create_delay)  # local test aid only (see settings)
         document = {"orderId": order.order_id, "userId": request["userId"], **order.canonical(),
                     "status": PLACED, "orderTime": render.format_time(self._clock())}
         existing = self._repo.put_new(document, request["requestHash"])

@@ -19,14 +19,10 @@ class Settings:
     local_debug: bool
     service_name: str
     metrics_namespace: str
-    # Test aid for the concurrency suite: sleep this long inside a create. Honoured only when
-    # LOCAL_DEBUG is true, so no deployed stage can be slowed down by it.
-    local_create_delay_ms: int
 
 
 def load(env: Optional[Mapping[str, str]] = None) -> Settings:
     """Read every setting; a missing or malformed one raises SettingsError (a broken deployment)."""
-    local_debug = env_bool("LOCAL_DEBUG", False, env)
     return Settings(
         orders_table=env_str("ORDERS_TABLE", env=env),
         idempotency_table=env_str("IDEMPOTENCY_TABLE", env=env),
@@ -37,8 +33,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         ddb_connect_timeout=env_float("DDB_CONNECT_TIMEOUT", 1.0, 0.05, 30.0, env),
         ddb_read_timeout=env_float("DDB_READ_TIMEOUT", 1.0, 0.05, 30.0, env),
         ddb_max_attempts=env_int("DDB_MAX_ATTEMPTS", 2, 1, 10, env),
-        local_debug=local_debug,
+        local_debug=env_bool("LOCAL_DEBUG", False, env),
         service_name=env_str("POWERTOOLS_SERVICE_NAME", "orders", env),
         metrics_namespace=env_str("POWERTOOLS_METRICS_NAMESPACE", "ServerlessWorkshop", env),
-        local_create_delay_ms=env_int("LOCAL_CREATE_DELAY_MS", 0, 0, 10000, env) if local_debug else 0,
     )
