@@ -86,7 +86,7 @@ admin: $(VENV)/.installed
 	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=you@example.com [STAGE=local|dev|prod]"; exit 2; }
 	@$(PY) -m deploy.admin --email "$(EMAIL)" --stage $(ADMIN_STAGE) $(REGION_ARG)
 
-# ---- performance (issue 7): cold start, warm path, authorizer, artifact sizes; see deploy/bench.py ----
+# ---- performance (README.md, "Performance"): cold start, warm path, authorizer, artifacts; deploy/bench.py ----
 # Reuses deploy/build/<app>/dev when fresh (else packages it). BENCH_ARGS e.g. "--quick" or "--runs 25 --strict".
 bench: deps
 	@$(PY) -m deploy.bench --json deploy/build/bench.json $(BENCH_ARGS)
