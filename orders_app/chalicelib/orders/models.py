@@ -44,39 +44,6 @@ SERVER_OWNED = KEY_FIELDS + STATE_FIELDS
 
 Amount = Union[int, Decimal]
 
-
-@dataclass(frozen=True)
-class NewOrder:
-    """A validated create request (the caller is not part of it)."""
-
-    order_id: str
-    restaurant_id: Union[int, str]
-    order_items: Tuple[Mapping[str, Any], ...]
-    total_amount: Amount
-
-    def canonical(self) -> Dict[str, Any]:
-        return {"orderId": self.order_id, "restaurantId": self.restaurant_id,
-                "orderItems": [dict(item) for item in self.order_items], "totalAmount": self.total_amount}
-
-    def request_hash(self) -> str:
-        """Fingerprint of the normalised order: equivalent bodies (status PLACED present or
-        absent, 9.9 vs 9.90, key order) hash the same; any real difference does not."""
-        return hashlib.sha256(dumps(self.canonical()).encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class OrderEdit:
-    """A validated edit: the fields to set, and the server-owned values the client echoed."""
-
-    changes: Mapping[str, Any]
-    echoed: Mapping[str, Any]
-
-    @property
-    def expected(self) -> Dict[str, Any]:
-        """The echoed values only the stored order knows: they must still hold at write time."""
-        return {name: self.echoed[name] for name in STATE_FIELDS if name in self.echoed}
-
-
 ORDER_ID = String(1, 64, pattern=r"[A-Za-z0-9_-]+", mismatch="must be letters, digits, '-' and '_' only",
                   description="Chosen by the client (the workshop's clients send UUIDs).")
 IDENTIFIER = AnyOf(Integer(-(10**18) + 1, 10**18 - 1), String(1, MAX_ID_LENGTH),
@@ -110,6 +77,38 @@ ORDER_EDIT = Object({
                 "server-owned fields only unchanged.")
 ACKNOWLEDGE = Object({"userId": Required(USER_ID)},
                      description="POST /orders/{orderId}/acknowledge: the owner of the order.")
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """A validated create request (the caller is not part of it)."""
+
+    order_id: str
+    restaurant_id: Union[int, str]
+    order_items: Tuple[Mapping[str, Any], ...]
+    total_amount: Amount
+
+    def canonical(self) -> Dict[str, Any]:
+        return {"orderId": self.order_id, "restaurantId": self.restaurant_id,
+                "orderItems": [dict(item) for item in self.order_items], "totalAmount": self.total_amount}
+
+    def request_hash(self) -> str:
+        """Fingerprint of the normalised order: equivalent bodies (status PLACED present or
+        absent, 9.9 vs 9.90, key order) hash the same; any real difference does not."""
+        return hashlib.sha256(dumps(self.canonical()).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class OrderEdit:
+    """A validated edit: the fields to set, and the server-owned values the client echoed."""
+
+    changes: Mapping[str, Any]
+    echoed: Mapping[str, Any]
+
+    @property
+    def expected(self) -> Dict[str, Any]:
+        """The echoed values only the stored order knows: they must still hold at write time."""
+        return {name: self.echoed[name] for name in STATE_FIELDS if name in self.echoed}
 
 
 def is_valid_order_id(value: Any) -> bool:
