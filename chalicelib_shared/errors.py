@@ -54,11 +54,6 @@ class NotFound(ApiError):
     code = "NotFound"
 
 
-class MethodNotAllowed(ApiError):
-    status = 405
-    code = "MethodNotAllowed"
-
-
 class Conflict(ApiError):
     status = 409
     code = "Conflict"

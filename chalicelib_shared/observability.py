@@ -4,8 +4,9 @@
   start flag, the route, the principal (the caller's sub, from either kind of authorizer) and any path
   parameters named in `path_keys`; one `request` line per request with its status and duration. Never
   tokens, and never bodies: services log no names, e-mails or whole orders at INFO.
-- Metrics (EMF on stdout): whatever the request added, flushed after every request, failed ones
-  included, plus the cold start metric on a container's first request.
+- Metrics (EMF on stdout): whatever the request added (the services count their business events
+  through `metrics`, a `ports.MetricSink`), flushed after every request, failed ones included, plus
+  the cold start metric on a container's first request.
 - Tracer: one subsegment per request; it switches itself off outside Lambda. Building it imports the
   X-Ray SDK and botocore's session (~150 ms), so a function that serves no HTTP request (the users
   authorizer) passes `tracer_at_import=False` and never builds it.
@@ -14,7 +15,6 @@ import time
 from typing import Any, Callable, Dict, Optional, Sequence
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 
 from .claims import claims_from_context
 
@@ -45,9 +45,6 @@ class Observability:
     def build_tracer(self) -> Tracer:
         self._tracer = Tracer(service=self.service, patch_modules=["botocore"])
         return self._tracer
-
-    def count(self, name: str) -> None:
-        self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
     def take_cold_start(self) -> bool:
         cold, self._cold = self._cold, False

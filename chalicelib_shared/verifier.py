@@ -61,9 +61,6 @@ class Identity:
     token_use: str
     claims: Mapping[str, Any] = field(repr=False, compare=False)
 
-    def in_group(self, group: str) -> bool:
-        return group in self.groups
-
 
 def strip_bearer(authorization: Optional[str]) -> str:
     if not authorization:
@@ -160,11 +157,6 @@ class CognitoVerifier:
         self.allow_access_tokens = allow_access_tokens
         self.leeway = leeway
         self.keys = keys or JwksCache(jwks_url or f"{self.issuer}/.well-known/jwks.json")
-
-    @classmethod
-    def for_pool(cls, region: str, user_pool_id: str, client_id: str, **kwargs: Any) -> "CognitoVerifier":
-        issuer = f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
-        return cls(issuer, client_id, **kwargs)
 
     def verify(self, authorization: Optional[str]) -> Identity:
         token = strip_bearer(authorization)

@@ -1,25 +1,28 @@
-"""Orders API (Chalice). Thin routes: parse, call one service function, answer.
+"""Orders API (Chalice): six thin routes behind a Cognito authorizer over `chalicelib.orders`.
 
-This module is the composition root: settings, the one DynamoDB client (shared by the
-repository and the idempotency layer), the service and the observability middleware are built
-once, at import. Tests replace `service` with `compose(...)` over in-memory fakes.
+This module is the composition root, the same shape as users_app/app.py: settings and Powertools
+are built once, at import; `compose(**overrides)` puts the parts together (the app's one DynamoDB
+client, shared by the repository and the idempotency layer, the service) and `root` holds the
+installed parts that the views read. Tests install their own:
+`root.install(compose(repo=..., clock=..., idempotency_store=...))` (chalicelib/shared/composition.py).
 """
+import functools
 import logging
 from typing import Any, Optional
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, DynamoDBPersistenceLayer
 from chalice import Chalice, CognitoUserPoolAuthorizer, Response
 
-from chalicelib.orders import idempotency, settings as settings_module
-from chalicelib.orders.models import (caller_from_claims, check_order_id, parse_acknowledge, parse_edit,
-                                      parse_new_order, Caller)
-from chalicelib.orders.repository import DynamoOrderRepository, OrderRepository
-from chalicelib.orders.service import Clock, OrderService, utc_now
+from chalicelib.orders import idempotency, models, settings as settings_module
+from chalicelib.orders.repository import DynamoOrdersRepository, OrdersRepository
+from chalicelib.orders.service import OrdersService
 from chalicelib.shared.aws import dynamodb_client
+from chalicelib.shared.caller import Caller
 from chalicelib.shared.chalice_cli import allow_only_package
-from chalicelib.shared.claims import claims_from_context
+from chalicelib.shared.composition import Root
 from chalicelib.shared.http import api_view, json_response, parse_json_object, query_int
 from chalicelib.shared.observability import Observability
+from chalicelib.shared.ports import Clock, utc_now
 
 allow_only_package("orders", local_reason="it does not verify Cognito tokens, so an unsigned or expired "
                                          "token reaches the routes as a logged-in user")
@@ -30,88 +33,110 @@ app = Chalice(app_name="orders", configure_logs=False)
 # to ERROR: Chalice gets a child logger instead, and Powertools is built after it.
 app.log = logging.getLogger("orders.chalice")
 app.debug = settings.local_debug
-
+authorizer = CognitoUserPoolAuthorizer("OrdersUserPool", provider_arns=[settings.user_pool_arn])
 observability = Observability(settings.service_name, settings.metrics_namespace, path_keys=("orderId",))
 observability.install(app)
 logger = observability.logger
 
 
-ddb = dynamodb_client(settings.ddb_connect_timeout, settings.ddb_read_timeout, settings.ddb_max_attempts)
-
-authorizer = CognitoUserPoolAuthorizer("OrdersUserPool", provider_arns=[settings.user_pool_arn])
-
-LIST_DEFAULT_LIMIT = 50
-LIST_MAX_LIMIT = 100
+@functools.lru_cache(maxsize=None)
+def ddb() -> Any:
+    """The app's one DynamoDB client, built on first use."""
+    return dynamodb_client(settings.ddb_connect_timeout, settings.ddb_read_timeout, settings.ddb_max_attempts)
 
 
-def compose(repo: Optional[OrderRepository] = None, clock: Clock = utc_now,
-            idempotency_store: Optional[BasePersistenceLayer] = None) -> OrderService:
-    """The service over the given parts; by default DynamoDB through the app's one client."""
-    return OrderService(
-        repo=DynamoOrderRepository(ddb, settings.orders_table) if repo is None else repo,
-        clock=clock,
-        cancel_window_seconds=settings.cancel_window_seconds,
-        metrics=observability.metrics,
-        idempotency_store=DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=ddb)
-        if idempotency_store is None else idempotency_store,
-        idempotency_config=idempotency.make_config(settings.idempotency_expiry_seconds),
-        create_delay_seconds=settings.local_create_delay_ms / 1000,
-    )
+class Parts:
+    """What the routes use, as `compose` put them together. The repository and the idempotency store
+    (both over the app's one DynamoDB client) and the service are built on first use."""
+
+    def __init__(self, repo: Optional[OrdersRepository], clock: Clock,
+                 idempotency_store: Optional[BasePersistenceLayer]) -> None:
+        self.clock = clock
+        self._repo = repo
+        self._idempotency_store = idempotency_store
+
+    @functools.cached_property
+    def repo(self) -> OrdersRepository:
+        return DynamoOrdersRepository(ddb(), settings.orders_table) if self._repo is None else self._repo
+
+    @functools.cached_property
+    def idempotency_store(self) -> BasePersistenceLayer:
+        if self._idempotency_store is not None:
+            return self._idempotency_store
+        return DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=ddb())
+
+    @functools.cached_property
+    def service(self) -> OrdersService:
+        return OrdersService(self.repo, clock=self.clock, cancel_window_seconds=settings.cancel_window_seconds,
+                             metrics=observability.metrics, idempotency_store=self.idempotency_store,
+                             idempotency_config=idempotency.make_config(settings.idempotency_expiry_seconds))
+
+    def build(self) -> "Parts":
+        """Build every part now (in the init phase rather than in the first request)."""
+        _ = self.service
+        return self
 
 
-service = compose()
+def compose(repo: Optional[OrdersRepository] = None, clock: Clock = utc_now,
+            idempotency_store: Optional[BasePersistenceLayer] = None) -> Parts:
+    """The parts over the given overrides; by default DynamoDB through the app's one client (orders
+    and idempotency records) and the system clock."""
+    return Parts(repo, clock, idempotency_store)
+
+
+root = Root(compose())
+root.parts.build()  # the DynamoDB client in the init phase
 
 
 def caller() -> Caller:
-    context = app.current_request.context or {}
-    return caller_from_claims(claims_from_context(context.get("authorizer")), settings.admin_group)
+    return Caller.from_cognito_authorizer(app.current_request.context, settings.admin_group)
 
 
-def order_id_param() -> str:
-    return check_order_id(app.current_request.uri_params["orderId"])
+def service() -> OrdersService:
+    return root.parts.service
 
 
 @app.route("/orders", methods=["POST"], authorizer=authorizer)
 @api_view(logger)
 def create_order() -> Response:
     who = caller()
-    order = parse_new_order(parse_json_object(app.current_request), who)
+    order = models.parse_new_order(parse_json_object(app.current_request), who)
     logger.append_keys(orderId=order.order_id)
-    return json_response(service.create(who, order, lambda_context=app.lambda_context))
+    return json_response(service().create(who, order, lambda_context=app.lambda_context))
 
 
 @app.route("/orders", methods=["GET"], authorizer=authorizer)
 @api_view(logger)
 def list_orders() -> Response:
     params: Any = app.current_request.query_params or {}
-    limit = query_int(params, "limit", LIST_DEFAULT_LIMIT, 1, LIST_MAX_LIMIT)
-    return json_response(service.list(caller(), limit, params.get("nextToken")))
+    limit = query_int(params, "limit", models.LIST_DEFAULT_LIMIT, 1, models.LIST_MAX_LIMIT)
+    return json_response(service().list(caller(), limit, params.get("nextToken")))
 
 
 @app.route("/orders/{orderId}", methods=["GET"], authorizer=authorizer)
 @api_view(logger)
-def get_order(orderId: str) -> Response:  # noqa: N803 - Chalice passes the path parameter by name
-    return json_response(service.get(caller(), order_id_param()))
+def get_order(orderId: str) -> Response:  # noqa: N803 - Chalice passes the path parameter by its name
+    return json_response(service().get(caller(), models.check_order_id(orderId)))
 
 
 @app.route("/orders/{orderId}", methods=["PUT"], authorizer=authorizer)
 @api_view(logger)
 def edit_order(orderId: str) -> Response:  # noqa: N803
-    who, order_id = caller(), order_id_param()
-    edit = parse_edit(parse_json_object(app.current_request), order_id, who)
-    return json_response(service.edit(who, order_id, edit))
+    who, order_id = caller(), models.check_order_id(orderId)
+    edit = models.parse_edit(parse_json_object(app.current_request))
+    return json_response(service().edit(who, order_id, edit))
 
 
 @app.route("/orders/{orderId}", methods=["DELETE"], authorizer=authorizer)
 @api_view(logger)
 def cancel_order(orderId: str) -> Response:  # noqa: N803
-    return json_response(service.cancel(caller(), order_id_param()))
+    return json_response(service().cancel(caller(), models.check_order_id(orderId)))
 
 
 @app.route("/orders/{orderId}/acknowledge", methods=["POST"], authorizer=authorizer)
 @api_view(logger)
 def acknowledge_order(orderId: str) -> Response:  # noqa: N803
-    who, order_id = caller(), order_id_param()
-    service.authorize_acknowledge(who)  # 403 before anything about the body
-    owner = parse_acknowledge(parse_json_object(app.current_request))
-    return json_response(service.acknowledge(who, owner, order_id))
+    who, order_id = caller(), models.check_order_id(orderId)
+    service().require_admin(who)  # 403 before anything about the body
+    owner = models.parse_acknowledge(parse_json_object(app.current_request))
+    return json_response(service().acknowledge(who, owner, order_id))

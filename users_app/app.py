@@ -1,31 +1,36 @@
-"""Users service: a custom TOKEN authorizer and five thin routes over `chalicelib.users`.
+"""Users API (Chalice): a custom TOKEN authorizer and five thin routes over `chalicelib.users`.
 
-Everything expensive is built once per container, here at import (the composition root):
-settings, one DynamoDB client, the JWT verifier, Powertools. The one exception is the authorizer's
-own Lambda function (same app.py, handler `app.users_authorizer`), which builds neither the client
-nor the tracer (see AUTHORIZER_FUNCTION). Tests replace the parts with `configure(...)` (an
-in-memory repository, a fake clock, a verifier with a test JWKS).
+This module is the composition root, the same shape as orders_app/app.py: settings and Powertools
+are built once, at import; `compose(**overrides)` puts the parts together (the JWT verifier, the
+app's one DynamoDB client, the repository, the service) and `root` holds the installed parts that
+the views and the authorizer read. Tests install their own:
+`root.install(compose(repo=..., clock=..., verifier=...))` (chalicelib/shared/composition.py).
+The authorizer runs as its own Lambda function on this same app.py; it builds neither the DynamoDB
+client nor the X-Ray tracer (see AUTHORIZER_FUNCTION).
 """
+import functools
 import logging
 import os
 from typing import Any, Dict, Optional
 
-from chalice import Chalice
+from chalice import Chalice, Response
 
 from chalicelib.shared.aws import dynamodb_client
+from chalicelib.shared.caller import Caller
 from chalicelib.shared.chalice_cli import allow_only_package
+from chalicelib.shared.composition import Root
 from chalicelib.shared.http import api_view, json_response, parse_json_object, query_int
 from chalicelib.shared.observability import Observability
+from chalicelib.shared.ports import Clock, utc_now
 from chalicelib.shared.verifier import CognitoVerifier
-from chalicelib.users import models
+from chalicelib.users import models, settings as settings_module
 from chalicelib.users.auth import AUTHORIZER_TTL_SECONDS, authorize
-from chalicelib.users.repository import DynamoUsersRepository
-from chalicelib.users.service import DEFAULT_LIMIT, MAX_LIMIT, Caller, UsersService
-from chalicelib.users.settings import load as load_settings
+from chalicelib.users.repository import DynamoUsersRepository, UsersRepository
+from chalicelib.users.service import UsersService
 
 allow_only_package("users", local_reason="a token its custom authorizer rejects drops the connection "
                                         "instead of answering 401")
-settings = load_settings()
+settings = settings_module.load()
 
 app = Chalice(app_name="users", configure_logs=False)
 # Chalice's `debug` setter forces its logger (named like the app, "users") to ERROR, which would
@@ -38,65 +43,78 @@ app.debug = settings.local_debug
 # nor the X-Ray tracer (boto3 and the X-Ray SDK: about 70 % of the API function's init).
 AUTHORIZER_HANDLER = "app.users_authorizer"
 AUTHORIZER_FUNCTION = os.environ.get("_HANDLER") == AUTHORIZER_HANDLER
-obs = Observability(settings.service_name, settings.metrics_namespace, tracer_at_import=not AUTHORIZER_FUNCTION)
-obs.install(app)
-logger = obs.logger
+observability = Observability(settings.service_name, settings.metrics_namespace,
+                              tracer_at_import=not AUTHORIZER_FUNCTION)
+observability.install(app)
+logger = observability.logger
 
 
-class Deps:
-    """The composition root's parts; `configure` swaps them (tests). The service (and with it the
-    DynamoDB client) is built on first use; below, at import, unless this is the authorizer."""
+@functools.lru_cache(maxsize=None)
+def ddb() -> Any:
+    """The app's one DynamoDB client, built on first use."""
+    return dynamodb_client(settings.ddb_connect_timeout, settings.ddb_read_timeout, settings.ddb_max_attempts)
 
-    def __init__(self) -> None:
-        self._service: Optional[UsersService] = None
-        self.verifier = CognitoVerifier(settings.issuer, settings.app_client_id, jwks_url=settings.jwks_url,
-                                        allow_access_tokens=settings.allow_access_tokens)
 
-    @property
+class Parts:
+    """What the authorizer and the routes use, as `compose` put them together. The repository (over
+    the app's one DynamoDB client) and the service are built on first use: the authorizer's own
+    function only verifies tokens and never builds them."""
+
+    def __init__(self, verifier: CognitoVerifier, repo: Optional[UsersRepository], clock: Clock) -> None:
+        self.verifier = verifier
+        self.clock = clock
+        self._repo = repo
+
+    @functools.cached_property
+    def repo(self) -> UsersRepository:
+        return DynamoUsersRepository(ddb(), settings.users_table) if self._repo is None else self._repo
+
+    @functools.cached_property
     def service(self) -> UsersService:
-        return self.build_service() if self._service is None else self._service
+        return UsersService(self.repo, clock=self.clock, metrics=observability.metrics)
 
-    @service.setter
-    def service(self, service: UsersService) -> None:
-        self._service = service
-
-    def build_service(self) -> UsersService:
-        ddb = dynamodb_client(settings.ddb_connect_timeout, settings.ddb_read_timeout, settings.ddb_max_attempts)
-        self._service = UsersService(DynamoUsersRepository(ddb, settings.users_table))
-        return self._service
+    def build(self) -> "Parts":
+        """Build every part now (in the init phase rather than in the first request)."""
+        _ = self.service
+        return self
 
 
-deps = Deps()
+def compose(repo: Optional[UsersRepository] = None, clock: Clock = utc_now,
+            verifier: Optional[CognitoVerifier] = None) -> Parts:
+    """The parts over the given overrides; by default DynamoDB through the app's one client, the
+    system clock and a verifier of the user pool's tokens."""
+    if verifier is None:
+        verifier = CognitoVerifier(settings.issuer, settings.app_client_id, jwks_url=settings.jwks_url,
+                                   allow_access_tokens=settings.allow_access_tokens)
+    return Parts(verifier, repo, clock)
 
 
-def configure(service: Optional[UsersService] = None, verifier: Optional[CognitoVerifier] = None) -> None:
-    if service is not None:
-        deps.service = service
-    if verifier is not None:
-        deps.verifier = verifier
+root = Root(compose())
+if not AUTHORIZER_FUNCTION:
+    root.parts.build()  # the API function builds its DynamoDB client in the init phase
+
+
+def caller() -> Caller:
+    return Caller.from_custom_authorizer(app.current_request.context)
+
+
+def service() -> UsersService:
+    return root.parts.service
 
 
 @app.authorizer(ttl_seconds=AUTHORIZER_TTL_SECONDS)
 def users_authorizer(auth_request: Any) -> Any:
-    obs.authorizer_context()
-    return authorize(deps.verifier, auth_request.token, auth_request.method_arn, settings.admin_group, logger)
-
-
-if not AUTHORIZER_FUNCTION:  # the API function builds its client in the init phase
-    deps.build_service()
-
-
-def _caller() -> Caller:
-    return Caller.from_context(app.current_request.context)
+    observability.authorizer_context()
+    return authorize(root.parts.verifier, auth_request.token, auth_request.method_arn, settings.admin_group, logger)
 
 
 @app.route("/users", methods=["GET"], authorizer=users_authorizer)
 @api_view(logger)
-def list_users() -> Any:
+def list_users() -> Response:
     request = app.current_request
     params = request.query_params or {}
-    limit = query_int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    users, next_token = deps.service.list_users(_caller(), limit, params.get("nextToken"))
+    limit = query_int(params, "limit", models.LIST_DEFAULT_LIMIT, 1, models.LIST_MAX_LIMIT)
+    users, next_token = service().list(caller(), limit, params.get("nextToken"))
     headers: Dict[str, str] = {}
     if next_token:
         path = (request.context or {}).get("path") or "/users"
@@ -107,36 +125,30 @@ def list_users() -> Any:
 
 @app.route("/users", methods=["POST"], authorizer=users_authorizer)
 @api_view(logger)
-def create_user() -> Any:
-    caller = _caller()
-    caller.require_admin()
+def create_user() -> Response:
+    who = caller()
+    service().require_admin(who)  # 403 before anything about the body
     data = models.parse_create(parse_json_object(app.current_request))
-    user = deps.service.create_user(caller, data)
-    obs.count("UserCreated")
-    return json_response(user)
+    return json_response(service().create(who, data))
 
 
 @app.route("/users/{userid}", methods=["GET"], authorizer=users_authorizer)
 @api_view(logger)
-def get_user(userid: str) -> Any:
-    return json_response(deps.service.get_user(_caller(), models.check_userid(userid)))
+def get_user(userid: str) -> Response:
+    return json_response(service().get(caller(), models.check_userid(userid)))
 
 
 @app.route("/users/{userid}", methods=["PUT"], authorizer=users_authorizer)
 @api_view(logger)
-def put_user(userid: str) -> Any:
-    caller = _caller()
-    models.check_userid(userid)
-    caller.require_owner_or_admin(userid)
+def put_user(userid: str) -> Response:
+    who, userid = caller(), models.check_userid(userid)
+    service().require_owner_or_admin(who, userid)  # 403 before anything about the body
     data = models.parse_update(parse_json_object(app.current_request), userid)
-    user = deps.service.put_user(caller, userid, data)
-    obs.count("UserUpdated")
-    return json_response(user)
+    return json_response(service().put(who, userid, data))
 
 
 @app.route("/users/{userid}", methods=["DELETE"], authorizer=users_authorizer)
 @api_view(logger)
-def delete_user(userid: str) -> Any:
-    deps.service.delete_user(_caller(), models.check_userid(userid))
-    obs.count("UserDeleted")
+def delete_user(userid: str) -> Response:
+    service().delete(caller(), models.check_userid(userid))
     return json_response({})

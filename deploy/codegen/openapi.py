@@ -1,12 +1,16 @@
-"""Generate each service's OpenAPI 3 document from the app's routes and request models.
+"""Generate each service's OpenAPI 3 document from the app's routes, request models and output documents.
 
-    python deploy/openapi.py           # write users_app/openapi.json and orders_app/openapi.json
-    python deploy/openapi.py --check   # exit 1 if a committed document differs from the code
+    python deploy/codegen/openapi.py           # write users_app/openapi.json and orders_app/openapi.json
+    python deploy/codegen/openapi.py --check   # exit 1 if a committed document differs from the code
 
-Bodies come from the same `chalicelib.shared.schema` models that validate requests; the route
-list comes from the Chalice app itself, and every route must be described in ROUTES below (a
-route added to an app but not here fails the generator, and so `make test`).
-Each app is imported in its own subprocess (both have `app` and `chalicelib` modules).
+Request bodies come from the same `chalicelib.shared.schema` models that validate requests
+(models.py), response bodies from the declarations the services render with (render.py: USER,
+ORDER, ...), list limits from models.py and the token bound from the shared pagination module:
+nothing here restates a field, an enum or a pattern. A component schema found inside another
+schema becomes a `$ref` to it. The route list comes from the Chalice app itself, and every route
+must be described in `_users` / `_orders` below (a route added to an app but not here fails the
+generator, and so `make test`). Each app is imported in its own subprocess (both have `app` and
+`chalicelib` modules).
 """
 import json
 import os
@@ -39,30 +43,25 @@ ERROR_SCHEMA = {
                    "description": "For validation errors: each offending field and why."},
     },
 }
-LIMIT = {"name": "limit", "in": "query", "required": False,
-         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}}
-NEXT_TOKEN = {"name": "nextToken", "in": "query", "required": False,
-              "schema": {"type": "string", "minLength": 1, "maxLength": 2048},
-              "description": "Opaque token from the previous page."}
+def _page_params(models: Any, pagination: Any) -> List[Dict[str, Any]]:
+    """`?limit=` (1..LIST_MAX_LIMIT, default LIST_DEFAULT_LIMIT: the app's models.py) and `?nextToken=`."""
+    return [{"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": models.LIST_MAX_LIMIT,
+                        "default": models.LIST_DEFAULT_LIMIT}},
+            {"name": "nextToken", "in": "query", "required": False,
+             "schema": {"type": "string", "minLength": 1, "maxLength": pagination.MAX_TOKEN_LENGTH},
+             "description": "Opaque token from the previous page."}]
 
 
-def _users(models: Any) -> Dict[str, Any]:
+def _users(models: Any, render: Any, pagination: Any) -> Dict[str, Any]:
     userid = {"name": "userid", "in": "path", "required": True, "schema": models.USERID.json_schema()}
-    user = {
-        "type": "object", "required": ["userid", "name", "createdAt", "updatedAt", "timestamp"],
-        "properties": {
-            "userid": models.USERID.json_schema(), "name": {"type": "string"}, "email": {"type": "string"},
-            "createdAt": {"type": "string", "format": "date-time"},
-            "updatedAt": {"type": "string", "format": "date-time"},
-            "timestamp": {"type": "string", "format": "date-time", "description": "= updatedAt (workshop field)"},
-        },
-    }
     return {
-        "title": "Users service", "schemas": {"User": user, "CreateUser": models.CREATE_USER.json_schema(),
-                                              "UpdateUser": models.UPDATE_USER.json_schema()},
+        "title": "Users service",
+        "schemas": {"User": render.USER.json_schema(), "CreateUser": models.CREATE_USER.json_schema(),
+                    "UpdateUser": models.UPDATE_USER.json_schema()},
         "routes": {
-            ("GET", "/users"): dict(summary="List users (admins).", params=[LIMIT, NEXT_TOKEN],
-                                    ok={"type": "array", "items": {"$ref": "#/components/schemas/User"}},
+            ("GET", "/users"): dict(summary="List users (admins).", params=_page_params(models, pagination),
+                                    ok=render.USERS.json_schema(),
                                     ok_headers=["Link", "X-Next-Token"], errors=[400, 401, 403, 503]),
             ("POST", "/users"): dict(summary="Create a user profile (admins).", body="CreateUser", ok="User",
                                      errors=[400, 401, 403, 409, 413, 415, 503]),
@@ -78,31 +77,17 @@ def _users(models: Any) -> Dict[str, Any]:
     }
 
 
-def _orders(models: Any) -> Dict[str, Any]:
+def _orders(models: Any, render: Any, pagination: Any) -> Dict[str, Any]:
     order_id = {"name": "orderId", "in": "path", "required": True, "schema": models.ORDER_ID.json_schema()}
-    order = {
-        "type": "object",
-        "required": ["orderId", "userId", "restaurantId", "orderItems", "totalAmount", "status", "orderTime"],
-        "properties": {
-            "orderId": models.ORDER_ID.json_schema(), "userId": {"type": "string"},
-            "restaurantId": models.IDENTIFIER.json_schema(), "orderItems": models.ORDER_ITEMS.json_schema(),
-            "totalAmount": models.MONEY.json_schema(),
-            "status": {"type": "string", "enum": ["PLACED", "ACKNOWLEDGED", "CANCELED"]},
-            "orderTime": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"},
-            "updatedAt": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"},
-        },
-    }
-    order_list = {"type": "object", "required": ["orders"], "properties": {
-        "orders": {"type": "array", "items": {"$ref": "#/components/schemas/Order"}},
-        "nextToken": {"type": "string", "description": "Present only when more pages exist."}}}
     return {
         "title": "Orders service",
-        "schemas": {"Order": order, "OrderList": order_list, "NewOrder": models.NEW_ORDER.json_schema(),
-                    "OrderEdit": models.ORDER_EDIT.json_schema(), "Acknowledge": models.ACKNOWLEDGE.json_schema()},
+        "schemas": {"Order": render.ORDER.json_schema(), "OrderList": render.ORDER_LIST.json_schema(),
+                    "NewOrder": models.NEW_ORDER.json_schema(), "OrderEdit": models.ORDER_EDIT.json_schema(),
+                    "Acknowledge": models.ACKNOWLEDGE.json_schema()},
         "routes": {
             ("POST", "/orders"): dict(summary="Place an order (idempotent per caller and orderId).",
                                       body="NewOrder", ok="Order", errors=[400, 401, 409, 413, 415, 503]),
-            ("GET", "/orders"): dict(summary="List the caller's orders.", params=[LIMIT, NEXT_TOKEN],
+            ("GET", "/orders"): dict(summary="List the caller's orders.", params=_page_params(models, pagination),
                                      ok="OrderList", errors=[400, 401, 503]),
             ("GET", "/orders/{orderId}"): dict(summary="Read one of the caller's orders.", params=[order_id],
                                                ok="Order", errors=[400, 401, 404, 503]),
@@ -117,29 +102,44 @@ def _orders(models: Any) -> Dict[str, Any]:
     }
 
 
-def _ref_or_inline(schema: Any) -> Dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{schema}"} if isinstance(schema, str) else schema
+def _ref_or_inline(schema: Any, components: Dict[str, Any]) -> Dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{schema}"} if isinstance(schema, str) else _with_refs(schema, components)
+
+
+def _with_refs(schema: Any, components: Dict[str, Any], own: str = "") -> Any:
+    """`schema` with every nested copy of a component schema (other than `own`) replaced by a $ref to it,
+    e.g. the Order inside OrderList's `orders`."""
+    if isinstance(schema, dict):
+        for name, component in components.items():
+            if name != own and schema == component:
+                return {"$ref": f"#/components/schemas/{name}"}
+        return {key: _with_refs(value, components) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [_with_refs(value, components) for value in schema]
+    return schema
 
 
 def build(app_name: str) -> Dict[str, Any]:
     """The document for `app_name`; must run with that app importable as `app`/`chalicelib`."""
     import app as app_module  # noqa: PLC0415 - imported in the subprocess that owns this app
+    from chalicelib.shared import pagination  # noqa: PLC0415
     if app_name == "users_app":
-        from chalicelib.users import models  # noqa: PLC0415
-        spec = _users(models)
+        from chalicelib.users import models, render  # noqa: PLC0415
+        spec = _users(models, render, pagination)
     else:
-        from chalicelib.orders import models  # noqa: PLC0415
-        spec = _orders(models)
+        from chalicelib.orders import models, render  # noqa: PLC0415
+        spec = _orders(models, render, pagination)
     chalice_app = app_module.app
     declared = {(method, path) for path, methods in chalice_app.routes.items() for method in methods}
     described = set(spec["routes"])
     if declared != described:
         raise SystemExit(f"{app_name}: routes and OpenAPI description differ: "
                          f"undocumented {sorted(declared - described)}, stale {sorted(described - declared)}")
+    components = spec["schemas"]
     paths: Dict[str, Dict[str, Any]] = {}
     for (method, path), route in sorted(spec["routes"].items(), key=lambda kv: (kv[0][1], kv[0][0])):
         responses: Dict[str, Any] = {"200": {
-            "description": "OK", "content": {"application/json": {"schema": _ref_or_inline(route["ok"])}}}}
+            "description": "OK", "content": {"application/json": {"schema": _ref_or_inline(route["ok"], components)}}}}
         if route.get("ok_headers"):
             responses["200"]["headers"] = {name: {"schema": {"type": "string"}} for name in route["ok_headers"]}
         for status in route["errors"]:
@@ -156,13 +156,15 @@ def build(app_name: str) -> Dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": spec["title"], "version": "1.0.0",
-                 "description": "Generated by deploy/openapi.py from the app's routes and request models."},
+                 "description": "Generated by deploy/codegen/openapi.py from the app's routes, request models and "
+                                "output documents."},
         "paths": paths,
         "components": {
             "securitySchemes": {"CognitoIdToken": {
                 "type": "apiKey", "in": "header", "name": "Authorization",
                 "description": "A Cognito ID token (a `Bearer ` prefix is accepted)."}},
-            "schemas": {"Error": ERROR_SCHEMA, **spec["schemas"]},
+            "schemas": {"Error": ERROR_SCHEMA,
+                        **{name: _with_refs(schema, components, own=name) for name, schema in components.items()}},
             "responses": {f"E{status}": {"description": text, "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
                 for status, text in ERRORS.items()},

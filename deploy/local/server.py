@@ -194,10 +194,13 @@ class _ServerShim:
 
 
 def load_gateway(app_name: str) -> Any:
-    """Load the app like Chalice does (stage `local`) and wrap it in the strict gateway."""
+    """Load the app like Chalice does (stage `local`) and wrap it in the strict gateway. With
+    LOCAL_CREATE_DELAY_MS set, the orders app's creates are held that long (deploy/local/create_delay.py,
+    a test aid of the local stack only)."""
     from chalice.cli.factory import CLIFactory
 
     from chalicelib_shared.verifier import CognitoVerifier
+    from deploy.local import create_delay
     from deploy.local.strict import StrictLocalGateway
 
     project_dir = app_name if os.sep in app_name else str(ROOT / app_name)
@@ -205,6 +208,7 @@ def load_gateway(app_name: str) -> Any:
     factory = CLIFactory(project_dir, environ=os.environ)  # as `chalice local` does
     config = factory.create_config_obj(chalice_stage_name="local")
     app = config.chalice_app
+    create_delay.install(sys.modules["app"])
     verifier = None
     if os.environ.get("JWT_ISSUER") and os.environ.get("APP_CLIENT_ID"):
         verifier = CognitoVerifier(os.environ["JWT_ISSUER"], os.environ["APP_CLIENT_ID"],

@@ -147,7 +147,7 @@ def admin_token(app: Any, sub: str) -> str:
 
 def drive_users_authorizer(app: Any) -> None:
     from tests import jwtkit
-    app.configure(verifier=verifier_for(app))
+    app.root.install(app.compose(verifier=verifier_for(app)))
     for token, sub in ((admin_token(app, "emf-admin"), "emf-admin"), (jwtkit.token(sub="emf-user"), "emf-user")):
         policy = app.users_authorizer(token_event(token), LambdaContext())
         if policy.get("principalId") != sub:
@@ -163,10 +163,9 @@ def drive_users_authorizer(app: Any) -> None:
 
 def drive_users_api(app: Any) -> None:
     from tests.apps import app_module
-    service = app_module("users_app", "chalicelib.users.service")
     repository = app_module("users_app", "chalicelib.users.repository")
     auth = app_module("users_app", "chalicelib.users.auth")
-    app.configure(service=service.UsersService(repository.InMemoryUsersRepository()))
+    app.root.install(app.compose(repo=repository.InMemoryUsersRepository()))
     # What API Gateway passes on from the authorizer (its own function; calling it here would take this
     # function's cold start): principalId and the authorizer's flat string context.
     allowed = auth.authorize(verifier_for(app), admin_token(app, "emf-admin"), token_event("")["methodArn"],
@@ -201,8 +200,8 @@ def drive_orders_api(app: Any) -> None:
     from tests.apps import app_module
     repository = app_module("orders_app", "chalicelib.orders.repository")
     idempotency = app_module("orders_app", "chalicelib.orders.idempotency")
-    app.service = app.compose(repo=repository.InMemoryOrderRepository(),
-                              idempotency_store=idempotency.InMemoryPersistenceLayer())
+    app.root.install(app.compose(repo=repository.InMemoryOrdersRepository(),
+                                 idempotency_store=idempotency.InMemoryPersistenceLayer()))
     user, admin = cognito_claims("emf-user", []), cognito_claims("emf-admin", [app.settings.admin_group])
     first, second = {"orderId": "emf-order-1"}, {"orderId": "emf-order-2"}
     drive(app.app, app_routes(app.app), [

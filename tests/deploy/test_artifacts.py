@@ -63,6 +63,19 @@ def test_every_module_is_precompiled_with_unchecked_hash(pkg: Package, artifact:
             assert pyc_flags(zf.read(pyc)) == 0b01, f"{pyc} is not an unchecked-hash pyc"
 
 
+# Test aids that once shipped: the tests keep them now (tests/unit/orders/conftest.py's failable store,
+# seeding `repo.items`) and the local stack holds creates itself (deploy/local/create_delay.py).
+TEST_AIDS = ("fail_with", "put_raw", "LOCAL_CREATE_DELAY", "create_delay")
+
+
+def test_no_test_aid_ships(pkg: Package) -> None:
+    with zipfile.ZipFile(pkg.dir / "deployment.zip") as zf:
+        sources = {n: zf.read(n).decode("utf-8") for n in zf.namelist() if n.endswith(".py")}
+    assert "app.py" in sources and any(n.startswith("chalicelib/") for n in sources)
+    found = sorted((name, aid) for name, text in sources.items() for aid in TEST_AIDS if aid in text)
+    assert found == []
+
+
 def test_layer_keeps_the_packages_the_apps_need(pkg: Package) -> None:
     tops = {n.split("/")[4] for n in names(pkg.dir / "layer-deployment.zip") if n.count("/") >= 4}
     assert "aws_lambda_powertools" in tops and "aws_xray_sdk" in tops

@@ -2,7 +2,8 @@
 
 No timing assertions: only that numbers come out, that the DynamoDB round trips per route, the
 modules compiled from source at a (b) cold start and the JWKS fetches of a warm authorizer are
-what issue 7 requires, and that nothing the Lambda runtime provides is in the built artifacts.
+what the targets in README.md's "Performance (`make bench`)" require, and that nothing the Lambda
+runtime provides is in the built artifacts.
 Packages in deploy/build/<app>/dev are reused when fresh (see deploy.perf.bench.packages.package_is_fresh).
 """
 import json

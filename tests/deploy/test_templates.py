@@ -1,4 +1,5 @@
-"""The packaged CloudFormation templates: lint, SAM transform, and the contract of issue 5."""
+"""The packaged CloudFormation templates: lint, SAM transform, and their parameters and outputs as
+deploy/README.md ("First deploy") documents them."""
 import json
 import re
 from typing import Any, Dict, List, Set, Tuple

@@ -1,6 +1,6 @@
 """`make admin` (deploy/aws/admin.py) against the local stack: create, then reset, an admin login that works.
 
-Owned by the deploy work (issue 5); lives here for the `stack` fixture."""
+Belongs with the deploy tools (deploy/README.md, "Admin logins"); lives here for the `stack` fixture."""
 import json
 from pathlib import Path
 from typing import Any, Dict

@@ -1,4 +1,5 @@
-"""Authentication and authorization attacks on every route of both APIs, over HTTP (issue 6).
+"""Authentication and authorization attacks on every route of both APIs, over HTTP (README.md,
+"What the test suite proves": "Attacks").
 
 Table-driven: every token attack in `tests.attacks.forged_tokens` (each invalid in exactly one
 way), no token, oversized and non-ASCII Authorization headers, and admin-group look-alikes in

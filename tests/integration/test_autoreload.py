@@ -266,7 +266,8 @@ def test_a_request_in_flight_during_a_save_completes(dev: Dev) -> None:
 
     try:
         wait_for(in_flight, "the create to be in flight", timeout=10)
-        edit(dev, "orders_app/app.py", "LIST_DEFAULT_LIMIT = 50", "LIST_DEFAULT_LIMIT = 50  # saved in flight")
+        edit(dev, "orders_app/chalicelib/orders/models.py", "LIST_DEFAULT_LIMIT = 50",
+             "LIST_DEFAULT_LIMIT = 50  # saved in flight")
         wait_for(lambda: dev.restarts("orders_app") > before["orders_app"], "orders restarting")
     finally:
         create.join(timeout=30)

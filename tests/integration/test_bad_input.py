@@ -1,4 +1,5 @@
-"""Explicit bad input against both APIs over HTTP (issue 6, "Bad input").
+"""Explicit bad input against both APIs over HTTP (README.md, "What the test suite
+proves": "Bad input and fuzzing").
 
 Bodies over the app limit (64 KiB, parse_json_object) and the gateway limit (1 MiB), deep
 nesting, huge arrays, non-finite and out-of-range numbers, NUL / emoji / RTL / lone surrogates,

@@ -1,4 +1,5 @@
-"""Schemathesis fuzzing of both APIs from their committed OpenAPI documents (issue 6, "Bad input").
+"""Schemathesis fuzzing of both APIs from their committed OpenAPI documents (README.md, "What the test
+suite proves": "Bad input and fuzzing").
 
 For every operation of users_app/openapi.json and orders_app/openapi.json: schema-conforming
 (positive) and schema-violating (negative) cases, bounded (FUZZ_EXAMPLES per operation and mode,

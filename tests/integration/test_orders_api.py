@@ -326,7 +326,7 @@ class TestDynamoRepository(RepositoryContract):
     def repo(self, stack, local_stack_only):
         use_app("orders_app", ENV)
         repository = app_module("orders_app", "chalicelib.orders.repository")
-        return repository.DynamoOrderRepository(stack.ddb, stack.table("OrdersTable"))
+        return repository.DynamoOrdersRepository(stack.ddb, stack.table("OrdersTable"))
 
 
 # -- DynamoDB round trips per operation (the service over the real DynamoDB Local) -------------
@@ -351,12 +351,12 @@ def test_round_trips_per_operation(stack, local_stack_only):
     def hook(**kwargs: Any) -> None:
         calls.append("call")
     stack.ddb.meta.events.register("before-send.dynamodb", hook)
-    svc = service_mod.OrderService(
-        repository.DynamoOrderRepository(stack.ddb, stack.table("OrdersTable")),
+    svc = service_mod.OrdersService(
+        repository.DynamoOrdersRepository(stack.ddb, stack.table("OrdersTable")),
         idempotency_store=DynamoDBPersistenceLayer(table_name=stack.table("IdempotencyTable"),
                                                    boto3_client=stack.ddb),
         idempotency_config=idempotency.make_config(3600))
-    me = models.Caller(sub=f"rt-{uuid.uuid4().hex}", is_admin=True)
+    me = app_module("orders_app", "chalicelib.shared.caller").Caller(sub=f"rt-{uuid.uuid4().hex}", is_admin=True)
     order = models.parse_new_order(jsonutil.loads_strict(json.dumps(workshop_order())), me)
 
     def count(action) -> int:
@@ -369,7 +369,7 @@ def test_round_trips_per_operation(stack, local_stack_only):
         assert count(lambda: svc.create(me, order, lambda_context=_Context())) == 1
         assert count(lambda: svc.get(me, order.order_id)) == 1
         assert count(lambda: svc.list(me, 10)) == 1
-        edit = models.parse_edit({"totalAmount": 3}, order.order_id, me)
+        edit = models.parse_edit({"totalAmount": 3})
         assert count(lambda: svc.edit(me, order.order_id, edit)) == 1
         assert count(lambda: svc.acknowledge(me, me.sub, order.order_id)) == 1
         assert count(lambda: pytest.raises(errors.BadRequest, svc.cancel, me, order.order_id)) == 1

@@ -82,7 +82,7 @@ def bench_authorizer(module: Any, jwks: JwksServer, iterations: int) -> Dict[str
                  "mean_us": round(sum(v) / len(v) / 1e3, 1)} for name, v in samples.items()}
     return {**us, "iterations": iterations, "ratio_p50": round(us["authorizer"]["p50_us"] / us["bare"]["p50_us"], 3),
             "jwks_fetches_cold": hits_cold, "jwks_fetches_warm": jwks.hits - hits_cold,
-            "verifier_fetches_total": module.deps.verifier.keys.fetches}
+            "verifier_fetches_total": module.root.parts.verifier.keys.fetches}
 
 
 def _interleaved(calls: Dict[str, Callable[[], Any]], iterations: int) -> Dict[str, List[int]]:

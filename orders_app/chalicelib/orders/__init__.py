@@ -1,2 +1,3 @@
-"""The orders service: models (validation), service (business rules), repository (storage),
-idempotency wiring and observability. `app.py` is the composition root."""
+"""The orders service: settings, models (what requests may say), service (business rules),
+repository (storage), render (the order document) and idempotency (Powertools' wiring).
+`app.py` is the composition root."""

@@ -8,7 +8,7 @@ check compares the normalised order's hash (so equivalent bodies count as the sa
 import contextlib
 import datetime as dt
 import threading
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator
 
 from aws_lambda_powertools.utilities.idempotency import (BasePersistenceLayer, IdempotencyConfig,
                                                          idempotent_function)
@@ -75,14 +75,8 @@ class InMemoryPersistenceLayer(BasePersistenceLayer):
         super().__init__()
         self.records: Dict[str, DataRecord] = {}
         self._lock = threading.Lock()
-        self.fail_with: Optional[Exception] = None  # test aid: make every call raise this
-
-    def _check(self) -> None:
-        if self.fail_with is not None:
-            raise self.fail_with
 
     def _get_record(self, idempotency_key: str) -> DataRecord:
-        self._check()
         with self._lock:
             record = self.records.get(idempotency_key)
         if record is None:
@@ -90,7 +84,6 @@ class InMemoryPersistenceLayer(BasePersistenceLayer):
         return record
 
     def _put_record(self, data_record: DataRecord) -> None:
-        self._check()
         now = dt.datetime.now().timestamp()
         with self._lock:
             old = self.records.get(data_record.idempotency_key)
@@ -104,11 +97,9 @@ class InMemoryPersistenceLayer(BasePersistenceLayer):
         raise IdempotencyItemAlreadyExistsError(old_data_record=old)
 
     def _update_record(self, data_record: DataRecord) -> None:
-        self._check()
         with self._lock:
             self.records[data_record.idempotency_key] = data_record
 
     def _delete_record(self, data_record: DataRecord) -> None:
-        self._check()
         with self._lock:
             self.records.pop(data_record.idempotency_key, None)

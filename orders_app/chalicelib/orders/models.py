@@ -1,5 +1,8 @@
-"""Order input, declared once with the shared schema module: the same definitions validate
-requests and describe them in the OpenAPI document (no pydantic: it would cost ~60 ms of cold start).
+"""What the orders API accepts, declared once with the shared schema module: the fields of an order
+and its statuses, the request bodies and their parsed forms, the path's `{orderId}` and the list
+limits. The same definitions validate requests and describe them in the OpenAPI document (no
+pydantic: it would cost ~60 ms of cold start); render.py builds the order document's declaration
+from these fields.
 
 Every parser takes the strictly parsed JSON body (numbers are int or Decimal, never float) and
 returns normalised values, or raises `ValidationFailed` naming each offending field. Numbers are
@@ -9,10 +12,10 @@ same from the request, from DynamoDB and from an idempotency replay.
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Mapping, Tuple, Union
 
-from chalicelib.shared.claims import groups_from_claim
-from chalicelib.shared.errors import BadRequest, Unauthorized, ValidationFailed
+from chalicelib.shared.caller import Caller
+from chalicelib.shared.errors import ValidationFailed
 from chalicelib.shared.jsonutil import dumps
 from chalicelib.shared.schema import (NONBLANK_TEXT, AnyOf, Array, Enum, Integer, Invalid, Number, Object, Required,
                                       String)
@@ -20,6 +23,10 @@ from chalicelib.shared.schema import (NONBLANK_TEXT, AnyOf, Array, Enum, Integer
 PLACED = "PLACED"
 ACKNOWLEDGED = "ACKNOWLEDGED"
 CANCELED = "CANCELED"
+STATUSES = (PLACED, ACKNOWLEDGED, CANCELED)
+
+LIST_DEFAULT_LIMIT = 50  # GET /orders?limit=1..LIST_MAX_LIMIT
+LIST_MAX_LIMIT = 100
 
 MAX_ITEMS = 100
 MAX_QUANTITY = 1000
@@ -28,64 +35,14 @@ MAX_ID_LENGTH = 64
 MAX_NAME_LENGTH = 200
 
 EDITABLE_FIELDS = ("restaurantId", "orderItems", "totalAmount")
-# Server-owned fields a client may echo back in an edit, and the code for changing each.
-SERVER_OWNED_CODES = {
-    "orderId": "OrderIdChanged",
-    "userId": "UserIdChanged",
-    "status": "StatusChanged",
-    "orderTime": "OrderTimeChanged",
-    "updatedAt": "UpdatedAtChanged",
-}
-_ITEM_FIELDS = ("id", "name", "price", "quantity")
+# Server-owned fields a client may send back in an edit (the workshop's client does), only unchanged
+# (service.require_unchanged): the key fields, known from the path and the token, and the fields
+# only the stored order knows, which become conditions of the write.
+KEY_FIELDS = ("orderId", "userId")
+STATE_FIELDS = ("status", "orderTime", "updatedAt")
+SERVER_OWNED = KEY_FIELDS + STATE_FIELDS
 
 Amount = Union[int, Decimal]
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The authenticated principal of a request."""
-
-    sub: str
-    is_admin: bool = False
-
-
-def caller_from_claims(claims: Optional[Mapping[str, Any]], admin_group: str) -> Caller:
-    """The caller from the Cognito authorizer's claims (API Gateway has verified the token;
-    claims arrive as strings there and as JSON types locally)."""
-    sub = (claims or {}).get("sub")
-    if not isinstance(sub, str) or not sub:
-        # The authorizer guarantees a sub; without one we must not guess an identity.
-        raise Unauthorized("Unauthorized")
-    return Caller(sub=sub, is_admin=admin_group in groups_from_claim((claims or {}).get("cognito:groups")))
-
-
-@dataclass(frozen=True)
-class NewOrder:
-    """A validated create request (the caller is not part of it)."""
-
-    order_id: str
-    restaurant_id: Union[int, str]
-    order_items: Tuple[Mapping[str, Any], ...]
-    total_amount: Amount
-
-    def canonical(self) -> Dict[str, Any]:
-        return {"orderId": self.order_id, "restaurantId": self.restaurant_id,
-                "orderItems": [dict(item) for item in self.order_items], "totalAmount": self.total_amount}
-
-    def request_hash(self) -> str:
-        """Fingerprint of the normalised order: equivalent bodies (status PLACED present or
-        absent, 9.9 vs 9.90, key order) hash the same; any real difference does not."""
-        return hashlib.sha256(dumps(self.canonical()).encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class OrderEdit:
-    """A validated edit: the fields to set, and the server-owned values the client echoed,
-    which must still hold at write time."""
-
-    changes: Mapping[str, Any]
-    expected: Mapping[str, Any]
-
 
 ORDER_ID = String(1, 64, pattern=r"[A-Za-z0-9_-]+", mismatch="must be letters, digits, '-' and '_' only",
                   description="Chosen by the client (the workshop's clients send UUIDs).")
@@ -114,7 +71,7 @@ ORDER_EDIT = Object({
     "restaurantId": IDENTIFIER,
     "orderItems": ORDER_ITEMS,
     "totalAmount": MONEY,
-    **{name: ECHOED for name in SERVER_OWNED_CODES},
+    **{name: ECHOED for name in SERVER_OWNED},
 }, require_any=EDITABLE_FIELDS,
     description="PUT /orders/{orderId}: at least one of restaurantId, orderItems, totalAmount; "
                 "server-owned fields only unchanged.")
@@ -122,7 +79,39 @@ ACKNOWLEDGE = Object({"userId": Required(USER_ID)},
                      description="POST /orders/{orderId}/acknowledge: the owner of the order.")
 
 
-def valid_order_id(value: Any) -> bool:
+@dataclass(frozen=True)
+class NewOrder:
+    """A validated create request (the caller is not part of it)."""
+
+    order_id: str
+    restaurant_id: Union[int, str]
+    order_items: Tuple[Mapping[str, Any], ...]
+    total_amount: Amount
+
+    def canonical(self) -> Dict[str, Any]:
+        return {"orderId": self.order_id, "restaurantId": self.restaurant_id,
+                "orderItems": [dict(item) for item in self.order_items], "totalAmount": self.total_amount}
+
+    def request_hash(self) -> str:
+        """Fingerprint of the normalised order: equivalent bodies (status PLACED present or
+        absent, 9.9 vs 9.90, key order) hash the same; any real difference does not."""
+        return hashlib.sha256(dumps(self.canonical()).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class OrderEdit:
+    """A validated edit: the fields to set, and the server-owned values the client echoed."""
+
+    changes: Mapping[str, Any]
+    echoed: Mapping[str, Any]
+
+    @property
+    def expected(self) -> Dict[str, Any]:
+        """The echoed values only the stored order knows: they must still hold at write time."""
+        return {name: self.echoed[name] for name in STATE_FIELDS if name in self.echoed}
+
+
+def is_valid_order_id(value: Any) -> bool:
     try:
         ORDER_ID.check(value, "orderId")
     except Invalid:
@@ -132,7 +121,7 @@ def valid_order_id(value: Any) -> bool:
 
 def check_order_id(value: Any) -> str:
     """A path `{orderId}`: 400 (field `orderId`) unless it has the stored format."""
-    if not valid_order_id(value):
+    if not is_valid_order_id(value):
         raise ValidationFailed({"orderId": "must be 1-64 characters of letters, digits, '-' and '_'"},
                                "The order id in the path is invalid.")
     return value
@@ -147,37 +136,15 @@ def parse_new_order(body: Mapping[str, Any], caller: Caller) -> NewOrder:
                     order_items=tuple(clean["orderItems"]), total_amount=clean["totalAmount"])
 
 
-def parse_edit(body: Mapping[str, Any], order_id: str, caller: Caller) -> OrderEdit:
-    """PUT /orders/{orderId} body: any of the editable fields; server-owned fields only unchanged."""
+def parse_edit(body: Mapping[str, Any]) -> OrderEdit:
+    """PUT /orders/{orderId} body: any of the editable fields, and any server-owned fields sent back
+    (whether those are unchanged is the service's rule: `service.require_unchanged`)."""
     clean = ORDER_EDIT.parse(body)
-    changes = {name: clean[name] for name in EDITABLE_FIELDS if name in clean}
-    # The key fields are known without a read: the path names the order, the token the owner.
-    if clean.get("orderId", order_id) != order_id:
-        raise BadRequest("orderId cannot be changed.", code=SERVER_OWNED_CODES["orderId"])
-    if clean.get("userId", caller.sub) != caller.sub:
-        raise BadRequest("userId cannot be changed.", code=SERVER_OWNED_CODES["userId"])
-    expected = {name: clean[name] for name in ("status", "orderTime", "updatedAt") if name in clean}
-    return OrderEdit(changes=changes, expected=expected)
+    return OrderEdit(changes={name: clean[name] for name in EDITABLE_FIELDS if name in clean},
+                     echoed={name: clean[name] for name in SERVER_OWNED if name in clean})
 
 
 def parse_acknowledge(body: Mapping[str, Any]) -> str:
     """POST /orders/{orderId}/acknowledge body: {"userId": "<owner>"}."""
     return ACKNOWLEDGE.parse(body)["userId"]
 
-
-_DOCUMENT_ORDER = ("orderId", "userId", "restaurantId", "orderItems", "totalAmount", "status", "orderTime",
-                   "updatedAt")
-
-
-def present(document: Mapping[str, Any]) -> Dict[str, Any]:
-    """The document with its keys in one fixed order (DynamoDB does not keep a map's key order),
-    so an order renders byte for byte the same whether it was just written, replayed or read."""
-    out = {name: document[name] for name in _DOCUMENT_ORDER if name in document}
-    out.update((name, document[name]) for name in sorted(document) if name not in out)
-    items = out.get("orderItems")
-    if isinstance(items, list):
-        out["orderItems"] = [
-            {**{k: item[k] for k in _ITEM_FIELDS if k in item}, **{k: item[k] for k in sorted(item)
-                                                                   if k not in _ITEM_FIELDS}}
-            if isinstance(item, dict) else item for item in items]
-    return out

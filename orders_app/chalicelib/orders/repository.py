@@ -1,4 +1,4 @@
-"""Order storage: a small interface, its DynamoDB implementation and an in-memory fake.
+"""Where orders are stored: a small interface, its DynamoDB implementation and an in-memory fake.
 
 Items are stored as the workshop stores them: `{userId, orderId, data: {order document}}`, plus
 beside `data`: `requestHash` (the fingerprint of the create request) and `lastWrite` (a fresh id per
@@ -7,30 +7,26 @@ failed condition of the retry is recognised as our own write, not a conflict). E
 conditional request; when its condition fails, the current item comes back with the failure
 (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), so callers never read before they write.
 The fake implements exactly the same semantics (and the same number types: ints come back as
-Decimal, as from DynamoDB), so the service's rules can be tested against either.
+Decimal, as from DynamoDB), so the service's rules can be tested against either; both pass the same
+contract tests (tests/unit/orders/test_repository_contract.py, and against DynamoDB Local in
+tests/integration/test_orders_api.py).
 """
 import copy
 import threading
 import uuid
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Protocol, Tuple
 
 from botocore.exceptions import ClientError
 
 from chalicelib.shared.aws import from_item, to_item, to_value
+from chalicelib.shared.pagination import Page
 
 
 @dataclass(frozen=True)
 class StoredOrder:
     document: Dict[str, Any]
     request_hash: Optional[str]
-
-
-@dataclass(frozen=True)
-class Page:
-    orders: List[Dict[str, Any]]
-    last_order_id: Optional[str]  # set only when more orders may follow
 
 
 @dataclass(frozen=True)
@@ -42,27 +38,24 @@ class UpdateOutcome:
     current: Optional[Dict[str, Any]] = None
 
 
-class OrderRepository(ABC):
-    @abstractmethod
+class OrdersRepository(Protocol):
     def put_new(self, document: Mapping[str, Any], request_hash: str) -> Optional[StoredOrder]:
         """Store a new order unless (userId, orderId) exists. None on success, else the existing order."""
 
-    @abstractmethod
     def get(self, user_id: str, order_id: str) -> Optional[Dict[str, Any]]:
         """The order document, or None."""
 
-    @abstractmethod
-    def query(self, user_id: str, limit: int, after_order_id: Optional[str] = None) -> Page:
-        """Up to `limit` of the user's orders in orderId order, starting after `after_order_id`."""
+    def query(self, user_id: str, limit: int, start_key: Optional[Dict[str, str]] = None) -> Page:
+        """Up to `limit` of the user's order documents in orderId order, after `start_key`
+        ({"userId", "orderId"}), and the key to continue from (None when no more follow)."""
 
-    @abstractmethod
     def update(self, user_id: str, order_id: str, changes: Mapping[str, Any],
                expected: Mapping[str, Any], order_time_from: Optional[str] = None) -> UpdateOutcome:
         """Set `changes` in the document iff the order exists, each `expected` field equals its
         value and (if given) `orderTime >= order_time_from`; all in one atomic write."""
 
 
-class DynamoOrderRepository(OrderRepository):
+class DynamoOrdersRepository:
     def __init__(self, client: Any, table: str) -> None:
         self._client = client
         self._table = table
@@ -91,10 +84,10 @@ class DynamoOrderRepository(OrderRepository):
         item = response.get("Item")
         return from_item(item)["data"] if item and "data" in item else None
 
-    def query(self, user_id: str, limit: int, after_order_id: Optional[str] = None) -> Page:
+    def query(self, user_id: str, limit: int, start_key: Optional[Dict[str, str]] = None) -> Page:
         kwargs: Dict[str, Any] = {}
-        if after_order_id is not None:
-            kwargs["ExclusiveStartKey"] = self._key(user_id, after_order_id)
+        if start_key is not None:
+            kwargs["ExclusiveStartKey"] = self._key(user_id, start_key["orderId"])
         # One more than asked: a full page is only followed by a token when something follows it.
         response = self._client.query(
             TableName=self._table, KeyConditionExpression="userId = :u",
@@ -103,9 +96,9 @@ class DynamoOrderRepository(OrderRepository):
             Limit=limit + 1, **kwargs)
         items = [from_item(item) for item in response.get("Items", [])]
         if len(items) > limit:
-            return Page([i["data"] for i in items[:limit]], items[limit - 1]["orderId"])
+            return Page([i["data"] for i in items[:limit]], {"userId": user_id, "orderId": items[limit - 1]["orderId"]})
         last = response.get("LastEvaluatedKey")  # a 1 MB page: more may follow
-        return Page([i["data"] for i in items], last["orderId"]["S"] if last else None)
+        return Page([i["data"] for i in items], {"userId": user_id, "orderId": last["orderId"]["S"]} if last else None)
 
     def update(self, user_id: str, order_id: str, changes: Mapping[str, Any],
                expected: Mapping[str, Any], order_time_from: Optional[str] = None) -> UpdateOutcome:
@@ -152,12 +145,12 @@ def _failed_condition_item(exc: ClientError) -> Optional[Dict[str, Any]]:
     return from_item(item) if item else None
 
 
-class InMemoryOrderRepository(OrderRepository):
+class InMemoryOrdersRepository:
     """The same contract in a dict. Values pass through DynamoDB's serializer both ways, so
     they come back with DynamoDB's types (numbers as Decimal)."""
 
     def __init__(self) -> None:
-        self._items: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.items: Dict[Tuple[str, str], Dict[str, Any]] = {}  # (userId, orderId) -> the stored item
         self._lock = threading.Lock()
         self.calls = 0  # writes and reads made, to check "one round trip" rules
 
@@ -169,33 +162,33 @@ class InMemoryOrderRepository(OrderRepository):
         key = (document["userId"], document["orderId"])
         with self._lock:
             self.calls += 1
-            old = self._items.get(key)
+            old = self.items.get(key)
             if old is not None:
                 old = self._roundtrip(old)
                 return StoredOrder(document=old["data"], request_hash=old.get("requestHash"))
-            self._items[key] = self._roundtrip({"userId": key[0], "orderId": key[1],
+            self.items[key] = self._roundtrip({"userId": key[0], "orderId": key[1],
                                                 "data": dict(document), "requestHash": request_hash})
         return None
 
     def get(self, user_id: str, order_id: str) -> Optional[Dict[str, Any]]:
         with self._lock:
             self.calls += 1
-            item = self._items.get((user_id, order_id))
+            item = self.items.get((user_id, order_id))
             return self._roundtrip(item)["data"] if item else None
 
-    def query(self, user_id: str, limit: int, after_order_id: Optional[str] = None) -> Page:
+    def query(self, user_id: str, limit: int, start_key: Optional[Dict[str, str]] = None) -> Page:
         with self._lock:
             self.calls += 1
-            ids = sorted(o for (u, o) in self._items if u == user_id
-                         and (after_order_id is None or o > after_order_id))
-            page = [self._roundtrip(self._items[(user_id, o)])["data"] for o in ids[:limit]]
-        return Page(page, ids[limit - 1] if len(ids) > limit else None)
+            ids = sorted(o for (u, o) in self.items if u == user_id
+                         and (start_key is None or o > start_key["orderId"]))
+            page = [self._roundtrip(self.items[(user_id, o)])["data"] for o in ids[:limit]]
+        return Page(page, {"userId": user_id, "orderId": ids[limit - 1]} if len(ids) > limit else None)
 
     def update(self, user_id: str, order_id: str, changes: Mapping[str, Any],
                expected: Mapping[str, Any], order_time_from: Optional[str] = None) -> UpdateOutcome:
         with self._lock:
             self.calls += 1
-            item = self._items.get((user_id, order_id))
+            item = self.items.get((user_id, order_id))
             if item is None:
                 return UpdateOutcome()
             data = item["data"]
@@ -209,10 +202,5 @@ class InMemoryOrderRepository(OrderRepository):
             new = copy.deepcopy(item)
             new["data"].update(copy.deepcopy(dict(changes)))
             new["lastWrite"] = uuid.uuid4().hex
-            self._items[(user_id, order_id)] = self._roundtrip(new)
+            self.items[(user_id, order_id)] = self._roundtrip(new)
             return UpdateOutcome(document=self._roundtrip(new)["data"])
-
-    def put_raw(self, item: Dict[str, Any]) -> None:
-        """Test aid: store an item as-is (e.g. a workshop item without `requestHash`)."""
-        with self._lock:
-            self._items[(item["userId"], item["orderId"])] = self._roundtrip(item)

@@ -1,49 +1,41 @@
-"""Order business rules, free of HTTP and of AWS specifics (storage is an `OrderRepository`,
-time an injectable clock, metrics any object with `add_metric(name, unit, value)`).
+"""Business rules of the orders service, free of HTTP and of AWS specifics (storage is an
+`OrdersRepository`, time an injectable clock, metrics any `MetricSink`).
 
 Lifecycle: PLACED -> ACKNOWLEDGED (admin) and PLACED -> CANCELED (owner, within the cancel
 window). Edits only while PLACED. Every change is one conditional write; when it fails, the
 stored order that came back with the failure says why (404, or 400 with a specific code).
 """
-import time
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Mapping, Optional, Protocol
+from datetime import timedelta
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig
 
+from chalicelib.shared.caller import Caller
 from chalicelib.shared.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.shared.pagination import decode_token, encode_token
+from chalicelib.shared.ports import NO_METRICS, Clock, MetricSink, utc_now
 
-from . import idempotency
-from .models import (ACKNOWLEDGED, CANCELED, PLACED, SERVER_OWNED_CODES, Caller, NewOrder, OrderEdit,
-                     present, valid_order_id)
-from .repository import OrderRepository, UpdateOutcome
+from . import idempotency, models, render
+from .models import ACKNOWLEDGED, CANCELED, PLACED
+from .repository import OrdersRepository, UpdateOutcome
 
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-Clock = Callable[[], datetime]
-
-
-class MetricSink(Protocol):
-    def add_metric(self, name: str, unit: str, value: float) -> Any: ...
-
-    def add_metadata(self, key: str, value: Any) -> Any: ...
-
-
-class _NoMetrics:
-    def add_metric(self, name: str, unit: str, value: float) -> None:
-        return None
-
-    def add_metadata(self, key: str, value: Any) -> None:
-        return None
+# The code for changing each server-owned field in an edit (see require_unchanged).
+CHANGED_CODES = {
+    "orderId": "OrderIdChanged",
+    "userId": "UserIdChanged",
+    "status": "StatusChanged",
+    "orderTime": "OrderTimeChanged",
+    "updatedAt": "UpdatedAtChanged",
+}
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def format_time(moment: datetime) -> str:
-    """`YYYY-MM-DDTHH:MM:SSZ` in UTC: such strings sort like the times they name."""
-    return moment.astimezone(timezone.utc).strftime(TIME_FORMAT)
+def require_unchanged(echoed: Mapping[str, Any], actual: Mapping[str, Any], fields: Sequence[str]) -> None:
+    """The rule for server-owned fields in an edit: a client may send them back, but only unchanged.
+    Of `fields`, in order, the first one echoed with a value other than `actual`'s is a 400
+    `<Field>Changed`."""
+    for name in fields:
+        if name in echoed and actual.get(name) != echoed[name]:
+            raise BadRequest(f"{name} cannot be changed.", code=CHANGED_CODES[name])
 
 
 def not_found(order_id: str) -> NotFound:
@@ -55,17 +47,15 @@ def not_placed(order_id: str, status: Any) -> BadRequest:
                       code="OrderNotPlaced")
 
 
-class OrderService:
-    def __init__(self, repo: OrderRepository, clock: Clock = utc_now, cancel_window_seconds: int = 600,
+class OrdersService:
+    def __init__(self, repo: OrdersRepository, clock: Clock = utc_now, cancel_window_seconds: int = 600,
                  metrics: Optional[MetricSink] = None,
                  idempotency_store: Optional[BasePersistenceLayer] = None,
-                 idempotency_config: Optional[IdempotencyConfig] = None,
-                 create_delay_seconds: float = 0.0) -> None:
+                 idempotency_config: Optional[IdempotencyConfig] = None) -> None:
         self._repo = repo
         self._clock = clock
         self._cancel_window = timedelta(seconds=cancel_window_seconds)
-        self._metrics: MetricSink = metrics or _NoMetrics()
-        self._create_delay = create_delay_seconds
+        self._metrics: MetricSink = metrics or NO_METRICS
         self._idempotency_config = idempotency_config
         self._create_once: Callable[..., Dict[str, Any]] = self._create
         if idempotency_store is not None:
@@ -73,9 +63,29 @@ class OrderService:
             self._create_once = idempotency.make_idempotent(self._create, idempotency_store,
                                                             self._idempotency_config)
 
-    # -- create ---------------------------------------------------------------------------
+    @staticmethod
+    def require_admin(caller: Caller) -> None:
+        if not caller.is_admin:
+            raise Forbidden("Only administrators can acknowledge orders.")
 
-    def create(self, caller: Caller, order: NewOrder, lambda_context: Any = None) -> Dict[str, Any]:
+    # -- read -----------------------------------------------------------------------------
+
+    def list(self, caller: Caller, limit: int, next_token: Optional[str] = None) -> Dict[str, Any]:
+        """One page of the caller's orders, with the token for the next one when more may follow."""
+        start = decode_token(next_token, ("userId", "orderId"), fixed={"userId": caller.sub},
+                             valid={"orderId": models.is_valid_order_id}) if next_token is not None else None
+        page = self._repo.query(caller.sub, limit, start)
+        return render.order_list(page.items, encode_token(page.last_key) if page.last_key else None)
+
+    def get(self, caller: Caller, order_id: str) -> Dict[str, Any]:
+        document = self._repo.get(caller.sub, order_id)
+        if document is None:
+            raise not_found(order_id)
+        return render.order(document)
+
+    # -- changes --------------------------------------------------------------------------
+
+    def create(self, caller: Caller, order: models.NewOrder, lambda_context: Any = None) -> Dict[str, Any]:
         """Place `order` for the caller, at most once per (caller, orderId): a replay returns
         the first result; a different order under the same orderId is a 409."""
         if self._idempotency_config is not None and lambda_context is not None:
@@ -84,69 +94,45 @@ class OrderService:
         with idempotency.mapped_errors():
             return self._create_once(request=request, order=order)
 
-    def _create(self, request: Mapping[str, str], order: NewOrder) -> Dict[str, Any]:
-        if self._create_delay:
-            time.sleep(self._create_delay)  # local test aid only (see settings)
+    def _create(self, request: Mapping[str, str], order: models.NewOrder) -> Dict[str, Any]:
         document = {"orderId": order.order_id, "userId": request["userId"], **order.canonical(),
-                    "status": PLACED, "orderTime": format_time(self._clock())}
+                    "status": PLACED, "orderTime": render.format_time(self._clock())}
         existing = self._repo.put_new(document, request["requestHash"])
         if existing is None:
             self._metrics.add_metadata(key="orderId", value=order.order_id)  # ties the EMF line to its order
             self._metrics.add_metric(name="SuccessfulOrder", unit="Count", value=1)
             self._metrics.add_metric(name="OrderTotal", unit="None", value=float(order.total_amount))
-            return present(document)
+            return render.order(document)
         if existing.request_hash == request["requestHash"]:
-            return present(existing.document)  # the same request, retried after its idempotency record went
+            return render.order(existing.document)  # the same request, retried after its idempotency record went
         raise Conflict("This orderId was already used for a different order.", code="IdempotencyKeyReused")
 
-    # -- read -----------------------------------------------------------------------------
-
-    def get(self, caller: Caller, order_id: str) -> Dict[str, Any]:
-        document = self._repo.get(caller.sub, order_id)
-        if document is None:
-            raise not_found(order_id)
-        return present(document)
-
-    def list(self, caller: Caller, limit: int, next_token: Optional[str] = None) -> Dict[str, Any]:
-        after = None
-        if next_token is not None:
-            after = decode_token(next_token, ("userId", "orderId"), fixed={"userId": caller.sub},
-                                 valid={"orderId": valid_order_id})["orderId"]
-        page = self._repo.query(caller.sub, limit, after)
-        body: Dict[str, Any] = {"orders": [present(order) for order in page.orders]}
-        if page.last_order_id is not None:
-            body["nextToken"] = encode_token({"userId": caller.sub, "orderId": page.last_order_id})
-        return body
-
-    # -- changes --------------------------------------------------------------------------
-
-    def edit(self, caller: Caller, order_id: str, edit: OrderEdit) -> Dict[str, Any]:
+    def edit(self, caller: Caller, order_id: str, edit: models.OrderEdit) -> Dict[str, Any]:
         """Change items, total or restaurant of a PLACED order; echoed server-owned fields
         must still hold."""
+        # The key fields are known without a read: the path names the order, the token its owner.
+        require_unchanged(edit.echoed, {"orderId": order_id, "userId": caller.sub}, models.KEY_FIELDS)
         if edit.expected.get("status", PLACED) != PLACED:
             # Doomed either way (only PLACED orders change): one read says which answer is right.
             outcome = UpdateOutcome(current=self._repo.get(caller.sub, order_id))
         else:
-            changes = {**edit.changes, "updatedAt": format_time(self._clock())}
+            changes = {**edit.changes, "updatedAt": render.format_time(self._clock())}
             outcome = self._repo.update(caller.sub, order_id, changes, {**edit.expected, "status": PLACED})
             if outcome.document is not None:
                 self._metrics.add_metric(name="OrderEdited", unit="Count", value=1)
-                return present(outcome.document)
-        current = self._current_or_404(outcome, order_id)
-        for field, value in edit.expected.items():
-            if current.get(field) != value:
-                raise BadRequest(f"{field} cannot be changed.", code=SERVER_OWNED_CODES[field])
+                return render.order(outcome.document)
+        require_unchanged(edit.echoed, self._current_or_404(outcome, order_id), models.STATE_FIELDS)
         raise Conflict("The order changed while it was being edited; retry.")  # pragma: no cover
 
     def cancel(self, caller: Caller, order_id: str) -> Dict[str, Any]:
         """Cancel a PLACED order created at most CANCEL_WINDOW_SECONDS ago."""
         now = self._clock()
         outcome = self._repo.update(caller.sub, order_id,
-                                    {"status": CANCELED, "updatedAt": format_time(now)},
-                                    {"status": PLACED}, order_time_from=format_time(now - self._cancel_window))
+                                    {"status": CANCELED, "updatedAt": render.format_time(now)},
+                                    {"status": PLACED}, order_time_from=render.format_time(now - self._cancel_window))
         if outcome.document is not None:
             self._metrics.add_metric(name="OrderCanceled", unit="Count", value=1)
-            return present(outcome.document)
+            return render.order(outcome.document)
         self._current_or_404(outcome, order_id)
         raise BadRequest(f"Order {order_id} can only be canceled within "
                          f"{int(self._cancel_window.total_seconds())} seconds of being placed.",
@@ -154,20 +140,15 @@ class OrderService:
 
     def acknowledge(self, caller: Caller, owner_id: str, order_id: str) -> Dict[str, Any]:
         """An admin acknowledges a user's PLACED order."""
-        self.authorize_acknowledge(caller)
+        self.require_admin(caller)
         outcome = self._repo.update(owner_id, order_id,
-                                    {"status": ACKNOWLEDGED, "updatedAt": format_time(self._clock())},
+                                    {"status": ACKNOWLEDGED, "updatedAt": render.format_time(self._clock())},
                                     {"status": PLACED})
         if outcome.document is not None:
             self._metrics.add_metric(name="OrderAcknowledged", unit="Count", value=1)
-            return present(outcome.document)
+            return render.order(outcome.document)
         self._current_or_404(outcome, order_id)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    @staticmethod
-    def authorize_acknowledge(caller: Caller) -> None:
-        if not caller.is_admin:
-            raise Forbidden("Only administrators can acknowledge orders.")
 
     @staticmethod
     def _current_or_404(outcome: UpdateOutcome, order_id: str) -> Dict[str, Any]:

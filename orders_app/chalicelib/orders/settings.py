@@ -1,5 +1,4 @@
-"""Orders settings, parsed once at import from the environment (see .chalice/config.json)."""
-import os
+"""Orders service settings, parsed once at import from the environment (see .chalice/config.json)."""
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
@@ -14,32 +13,27 @@ class Settings:
     admin_group: str
     idempotency_expiry_seconds: int
     cancel_window_seconds: int
-    service_name: str
-    metrics_namespace: str
     ddb_connect_timeout: float
     ddb_read_timeout: float
     ddb_max_attempts: int
     local_debug: bool
-    # Test aid for the concurrency suite: sleep this long inside a create. Honoured only when
-    # LOCAL_DEBUG is true, so no deployed stage can be slowed down by it.
-    local_create_delay_ms: int
+    service_name: str
+    metrics_namespace: str
 
 
 def load(env: Optional[Mapping[str, str]] = None) -> Settings:
-    source = os.environ if env is None else env
-    local_debug = env_bool("LOCAL_DEBUG", False, env=source)
+    """Read every setting; a missing or malformed one raises SettingsError (a broken deployment)."""
     return Settings(
-        orders_table=env_str("ORDERS_TABLE", env=source),
-        idempotency_table=env_str("IDEMPOTENCY_TABLE", env=source),
-        user_pool_arn=env_str("USER_POOL_ARN", env=source),
-        admin_group=env_str("ADMIN_GROUP_NAME", "apiAdmins", env=source),
-        idempotency_expiry_seconds=env_int("IDEMPOTENCY_EXPIRY_SECONDS", 3600, 1, 7 * 86400, env=source),
-        cancel_window_seconds=env_int("CANCEL_WINDOW_SECONDS", 600, 0, 7 * 86400, env=source),
-        service_name=env_str("POWERTOOLS_SERVICE_NAME", "orders", env=source),
-        metrics_namespace=env_str("POWERTOOLS_METRICS_NAMESPACE", "ServerlessWorkshop", env=source),
-        ddb_connect_timeout=env_float("DDB_CONNECT_TIMEOUT", 1.0, 0.05, 30.0, env=source),
-        ddb_read_timeout=env_float("DDB_READ_TIMEOUT", 1.0, 0.05, 30.0, env=source),
-        ddb_max_attempts=env_int("DDB_MAX_ATTEMPTS", 2, 1, 10, env=source),
-        local_debug=local_debug,
-        local_create_delay_ms=env_int("LOCAL_CREATE_DELAY_MS", 0, 0, 10000, env=source) if local_debug else 0,
+        orders_table=env_str("ORDERS_TABLE", env=env),
+        idempotency_table=env_str("IDEMPOTENCY_TABLE", env=env),
+        user_pool_arn=env_str("USER_POOL_ARN", env=env),
+        admin_group=env_str("ADMIN_GROUP_NAME", "apiAdmins", env),
+        idempotency_expiry_seconds=env_int("IDEMPOTENCY_EXPIRY_SECONDS", 3600, 1, 7 * 86400, env),
+        cancel_window_seconds=env_int("CANCEL_WINDOW_SECONDS", 600, 0, 7 * 86400, env),
+        ddb_connect_timeout=env_float("DDB_CONNECT_TIMEOUT", 1.0, 0.05, 30.0, env),
+        ddb_read_timeout=env_float("DDB_READ_TIMEOUT", 1.0, 0.05, 30.0, env),
+        ddb_max_attempts=env_int("DDB_MAX_ATTEMPTS", 2, 1, 10, env),
+        local_debug=env_bool("LOCAL_DEBUG", False, env),
+        service_name=env_str("POWERTOOLS_SERVICE_NAME", "orders", env),
+        metrics_namespace=env_str("POWERTOOLS_METRICS_NAMESPACE", "ServerlessWorkshop", env),
     )

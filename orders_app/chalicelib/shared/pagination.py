@@ -1,20 +1,29 @@
 # GENERATED from chalicelib_shared/pagination.py by `make sync`. Do not edit: edit the source and run `make sync`.
-"""Opaque `nextToken`s for DynamoDB pagination, shared by both services.
+"""Pages of a DynamoDB read and their opaque `nextToken`s, shared by both services.
 
-A token is the page's LastEvaluatedKey (string attributes only) as url-safe base64 JSON.
-Decoding is strict: a token that does not decode to exactly the expected key attributes, or
-whose fixed attributes (the caller's partition key) differ from the caller's, is a 400: a
-client can never page into another user's data, and nothing malformed reaches DynamoDB.
+A repository returns a `Page`: the items and the key to continue from. A token is that key
+(string attributes only) as url-safe base64 JSON. Decoding is strict: a token that does not decode
+to exactly the expected key attributes, or whose fixed attributes (the caller's partition key)
+differ from the caller's, is a 400: a client can never page into another user's data, and nothing
+malformed reaches DynamoDB.
 """
 import base64
 import binascii
 import json
-from typing import Callable, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 
 from .errors import BadRequest
 
 MAX_TOKEN_LENGTH = 2048
 MAX_ATTRIBUTE_LENGTH = 1024  # bytes: DynamoDB's limit for a sort key
+
+
+class Page(NamedTuple):
+    """One page of items and `last_key`, the key (string attributes) to continue after; None when no
+    more items follow. A tuple too: `items, last_key = repo.scan(...)`."""
+
+    items: List[Dict[str, Any]]
+    last_key: Optional[Dict[str, str]]
 
 
 class InvalidToken(BadRequest):

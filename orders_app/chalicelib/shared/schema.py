@@ -1,16 +1,22 @@
 # GENERATED from chalicelib_shared/schema.py by `make sync`. Do not edit: edit the source and run `make sync`.
-"""Tiny declarative request models: one definition validates a body and describes it in OpenAPI.
+"""Tiny declarative models: one definition validates a request body and describes it in OpenAPI,
+and one definition of an output document orders its fields and describes the response.
 
     ORDER = Object({"orderId": Required(String(1, 64, pattern=ID)), "note": String(0, 200)})
     clean = ORDER.parse(body)          # normalised dict, or ValidationFailed({"field.path": "why"})
     ORDER.json_schema()                # the same rules as JSON Schema (for the OpenAPI document)
 
+    DOCUMENT = Object({"orderId": Required(ORDER_ID), "orderTime": Required(Text(pattern=TIME))}, closed=False)
+    DOCUMENT.in_order(stored)          # its known fields first, in this order (DynamoDB keeps none)
+
 Numbers arrive as int/Decimal from jsonutil.loads_strict and leave as int/Decimal: never float.
 Every problem in a body is reported at once, keyed by its path (`orderItems[2].price`).
+Declaring costs no regex compilation: a pattern is compiled on its first check (a declaration
+that only describes output never compiles one).
 """
 import re
 from decimal import Context, Decimal
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Pattern, Sequence, Tuple
 
 from .errors import ValidationFailed
 
@@ -68,7 +74,7 @@ class String(Field):
         self.max_length = max_length
         self.pattern = pattern
         self.mismatch = mismatch or f"must match {pattern}"
-        self._regex = re.compile(pattern) if pattern else None
+        self._regex: Optional[Pattern[str]] = None  # compiled on first use
         self.allow_control = allow_control
         self.format = format
         self.description = description
@@ -80,8 +86,11 @@ class String(Field):
             raise _fail(path, f"must be {self.min_length}-{self.max_length} characters")
         if not self.allow_control and _CONTROL.search(value):
             raise _fail(path, "must not contain control characters")
-        if self._regex and not self._regex.fullmatch(value):
-            raise _fail(path, self.mismatch)
+        if self.pattern:
+            if self._regex is None:
+                self._regex = re.compile(self.pattern)
+            if not self._regex.fullmatch(value):
+                raise _fail(path, self.mismatch)
         return value
 
     def json_schema(self) -> Dict[str, Any]:
@@ -90,6 +99,38 @@ class String(Field):
             schema["pattern"] = f"^{self.pattern}$"
         elif not self.allow_control:
             schema["pattern"] = f"^{TEXT}$"
+        if self.format:
+            schema["format"] = self.format
+        return self._described(schema)
+
+
+class Text(Field):
+    """Any JSON string, described by at most a `format` or a `pattern`: for fields of output documents,
+    which describe what the service stores and renders (a stored value may predate today's input
+    rules, so no bounds are promised). Checking it checks only that much."""
+
+    type_name = "string"
+
+    def accepts_type(self, value: Any) -> bool:
+        return isinstance(value, str)
+
+    def __init__(self, pattern: Optional[str] = None, format: Optional[str] = None,
+                 description: Optional[str] = None) -> None:
+        self.pattern = pattern
+        self.format = format
+        self.description = description
+
+    def check(self, value: Any, path: str) -> Any:
+        if not isinstance(value, str):
+            raise _fail(path, "must be a string")
+        if self.pattern and not re.fullmatch(self.pattern, value):
+            raise _fail(path, f"must match {self.pattern}")
+        return value
+
+    def json_schema(self) -> Dict[str, Any]:
+        schema: Dict[str, Any] = {"type": "string"}
+        if self.pattern:
+            schema["pattern"] = f"^{self.pattern}$"
         if self.format:
             schema["format"] = self.format
         return self._described(schema)
@@ -236,7 +277,9 @@ class Required:
 
 class Object(Field):
     """A JSON object with known properties; unknown properties are rejected (no mass assignment).
-    `require_any`: at least one of these optional properties must be present."""
+    `require_any`: at least one of these optional properties must be present. `closed=False` (output
+    documents): other properties may be present too (a stored item may carry attributes we do not
+    know, e.g. from the workshop); they pass through a check unchanged and are rendered last."""
 
     type_name = "object"
 
@@ -244,7 +287,7 @@ class Object(Field):
         return isinstance(value, dict)
 
     def __init__(self, properties: Mapping[str, Any], description: Optional[str] = None,
-                 require_any: Sequence[str] = ()) -> None:
+                 require_any: Sequence[str] = (), closed: bool = True) -> None:
         self.properties: Dict[str, Tuple[Field, bool]] = {}
         for name, spec in properties.items():
             if isinstance(spec, Required):
@@ -253,15 +296,16 @@ class Object(Field):
                 self.properties[name] = (spec, False)
         self.description = description
         self.require_any = tuple(require_any)
+        self.closed = closed
 
     def check(self, value: Any, path: str) -> Any:
         if not isinstance(value, dict):
             raise _fail(path, "must be an object")
         problems: Dict[str, str] = {}
         prefix = f"{path}." if path else ""
-        for name in value:
-            if name not in self.properties:
-                problems[f"{prefix}{name}"] = "is not allowed"
+        unknown = [name for name in value if name not in self.properties]
+        if self.closed:
+            problems.update((f"{prefix}{name}", "is not allowed") for name in unknown)
         result: Dict[str, Any] = {}
         for name, (field, required) in self.properties.items():
             if name not in value or value[name] is None:
@@ -276,6 +320,8 @@ class Object(Field):
             problems[path or "body"] = "must set at least one of: " + ", ".join(self.require_any)
         if problems:
             raise Invalid(problems)
+        if not self.closed:
+            result.update((name, value[name]) for name in unknown)
         return result
 
     def parse(self, value: Any) -> Dict[str, Any]:
@@ -285,15 +331,33 @@ class Object(Field):
         except Invalid as exc:
             raise ValidationFailed(exc.problems) from None
 
+    def in_order(self, document: Mapping[str, Any], sort_rest: bool = False) -> Dict[str, Any]:
+        """`document` with its known properties first, in the order declared here (nested objects, and
+        objects in arrays, likewise), then any others: sorted, or with `sort_rest=False` as they come."""
+        out = {name: _in_order(field, document[name], sort_rest)
+               for name, (field, _) in self.properties.items() if name in document}
+        rest = sorted(document) if sort_rest else document
+        out.update((name, document[name]) for name in rest if name not in out)
+        return out
+
     def json_schema(self) -> Dict[str, Any]:
         schema: Dict[str, Any] = {
             "type": "object",
             "properties": {name: field.json_schema() for name, (field, _) in self.properties.items()},
-            "additionalProperties": False,
         }
+        if self.closed:
+            schema["additionalProperties"] = False
         required: List[str] = [name for name, (_, req) in self.properties.items() if req]
         if required:
             schema["required"] = required
         if self.require_any:
             schema["anyOf"] = [{"required": [name]} for name in self.require_any]
         return self._described(schema)
+
+
+def _in_order(field: Field, value: Any, sort_rest: bool) -> Any:
+    if isinstance(field, Object) and isinstance(value, dict):
+        return field.in_order(value, sort_rest)
+    if isinstance(field, Array) and isinstance(field.items, Object) and isinstance(value, list):
+        return [field.items.in_order(item, sort_rest) if isinstance(item, dict) else item for item in value]
+    return value

@@ -1,7 +1,7 @@
 """Orders unit-test fixtures: the app loaded once, in-memory storage, a fake clock, real tokens."""
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
-from typing import Any, Dict
+from typing import Any, Dict, Iterator, Optional
 
 import pytest
 
@@ -66,12 +66,22 @@ def orders() -> SimpleNamespace:
     return SimpleNamespace(
         app=app,
         models=app_module("orders_app", "chalicelib.orders.models"),
+        render=app_module("orders_app", "chalicelib.orders.render"),
+        caller=app_module("orders_app", "chalicelib.shared.caller"),
         service=app_module("orders_app", "chalicelib.orders.service"),
         repository=app_module("orders_app", "chalicelib.orders.repository"),
         idempotency=app_module("orders_app", "chalicelib.orders.idempotency"),
         jsonutil=app_module("orders_app", "chalicelib.shared.jsonutil"),
         errors=app_module("orders_app", "chalicelib.shared.errors"),
     )
+
+
+@pytest.fixture(autouse=True)
+def _restore_parts(orders: SimpleNamespace) -> Iterator[None]:
+    """Whatever parts a test installs (`app.root.install(app.compose(...))`) are put back afterwards."""
+    saved = orders.app.root.parts
+    yield
+    orders.app.root.install(saved)
 
 
 @pytest.fixture
@@ -81,12 +91,43 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def repo(orders):
-    return orders.repository.InMemoryOrderRepository()
+    return orders.repository.InMemoryOrdersRepository()
+
+
+def failable_store(idempotency: Any) -> Any:
+    """The app's in-memory idempotency store with a test-only switch: set `fail_with` to an exception
+    and every call of the store raises it (an unreachable idempotency table). Lives here, not in
+    what ships to Lambda."""
+
+    class FailableStore(idempotency.InMemoryPersistenceLayer):  # type: ignore[name-defined,misc]
+        fail_with: Optional[Exception] = None
+
+        def _check(self) -> None:
+            if self.fail_with is not None:
+                raise self.fail_with
+
+        def _get_record(self, idempotency_key: str) -> Any:
+            self._check()
+            return super()._get_record(idempotency_key)
+
+        def _put_record(self, data_record: Any) -> None:
+            self._check()
+            super()._put_record(data_record)
+
+        def _update_record(self, data_record: Any) -> None:
+            self._check()
+            super()._update_record(data_record)
+
+        def _delete_record(self, data_record: Any) -> None:
+            self._check()
+            super()._delete_record(data_record)
+
+    return FailableStore()
 
 
 @pytest.fixture
 def store(orders):
-    return orders.idempotency.InMemoryPersistenceLayer()
+    return failable_store(orders.idempotency)
 
 
 @pytest.fixture
@@ -97,13 +138,13 @@ def metrics() -> MetricsRecorder:
 @pytest.fixture
 def svc(orders, repo, clock, store, metrics):
     use_app("orders_app")
-    return orders.service.OrderService(repo, clock=clock, cancel_window_seconds=600, metrics=metrics,
+    return orders.service.OrdersService(repo, clock=clock, cancel_window_seconds=600, metrics=metrics,
                                        idempotency_store=store,
                                        idempotency_config=orders.idempotency.make_config(3600))
 
 
 def caller(orders, sub: str = "user-a", admin: bool = False):
-    return orders.models.Caller(sub=sub, is_admin=admin)
+    return orders.caller.Caller(sub=sub, is_admin=admin)
 
 
 @pytest.fixture
@@ -111,15 +152,10 @@ def api(orders, repo, clock, store):
     """A StrictTestClient on the real app (Cognito authorizer enforced with a test key), whose
     service runs over in-memory storage and the fake clock."""
     use_app("orders_app")
-    original = orders.app.service
-    orders.app.service = orders.app.compose(repo=repo, clock=clock, idempotency_store=store)
+    orders.app.root.install(orders.app.compose(repo=repo, clock=clock, idempotency_store=store))
     fetch = jwtkit.fake_fetch(jwtkit.jwks_bytes())
     verifier = CognitoVerifier(jwtkit.ISSUER, jwtkit.CLIENT_ID, keys=JwksCache("http://keys.invalid/jwks", fetch=fetch))
-    client = StrictTestClient(orders.app.app, verifier, project_dir=app_dir("orders_app"))
-    try:
-        yield client
-    finally:
-        orders.app.service = original
+    return StrictTestClient(orders.app.app, verifier, project_dir=app_dir("orders_app"))
 
 
 def auth(sub: str = "user-a", groups: Any = None) -> Dict[str, str]:

@@ -43,11 +43,12 @@ class RepositoryContract:
             repo.put_new(document(order_id=f"o-{i}", user_id=uid("u")), "h")
         repo.put_new(document(order_id="o-0", user_id=uid("v")), "h")
         first = repo.query(uid("u"), 2)
-        assert [d["orderId"] for d in first.orders] == ["o-1", "o-2"] and first.last_order_id == "o-2"
-        second = repo.query(uid("u"), 2, first.last_order_id)
-        assert [d["orderId"] for d in second.orders] == ["o-3", "o-4"] and second.last_order_id is None
-        assert repo.query(uid("u"), 10).last_order_id is None
-        assert repo.query(uid("nobody"), 10).orders == []
+        assert [d["orderId"] for d in first.items] == ["o-1", "o-2"]
+        assert first.last_key == {"userId": uid("u"), "orderId": "o-2"}
+        second = repo.query(uid("u"), 2, first.last_key)
+        assert [d["orderId"] for d in second.items] == ["o-3", "o-4"] and second.last_key is None
+        assert repo.query(uid("u"), 10).last_key is None
+        assert repo.query(uid("nobody"), 10).items == []
 
     def test_update_when_conditions_hold_returns_new_document(self, repo, uid):
         repo.put_new(document(user_id=uid("u")), "h")
@@ -86,4 +87,4 @@ class RepositoryContract:
 class TestInMemoryRepository(RepositoryContract):
     @pytest.fixture
     def repo(self, orders):
-        return orders.repository.InMemoryOrderRepository()
+        return orders.repository.InMemoryOrdersRepository()

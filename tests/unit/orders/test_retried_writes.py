@@ -22,7 +22,7 @@ class ConditionFailsClient:
 
 
 def _repo(client: Any) -> Any:
-    return app_module("orders_app", "chalicelib.orders.repository").DynamoOrderRepository(client, "orders")
+    return app_module("orders_app", "chalicelib.orders.repository").DynamoOrdersRepository(client, "orders")
 
 
 def test_a_failed_condition_against_our_own_write_is_success(orders):

@@ -23,8 +23,7 @@ def create(orders, svc, sub="user-a", **overrides):
 
 
 def edit(orders, body):
-    return orders.models.parse_edit(orders.jsonutil.loads_strict(orders.jsonutil.dumps(body)), "order-1",
-                                    caller(orders))
+    return orders.models.parse_edit(orders.jsonutil.loads_strict(orders.jsonutil.dumps(body)))
 
 
 # -- create -------------------------------------------------------------------------------
@@ -45,7 +44,7 @@ def test_replay_returns_identical_rendering_and_no_metrics(orders, svc, metrics,
     again = orders.jsonutil.dumps(create(orders, svc, status="PLACED", totalAmount=Decimal("19.970")))
     assert again == first
     assert metrics.names() == ["SuccessfulOrder", "OrderTotal"]
-    assert len(repo.query("user-a", 10).orders) == 1
+    assert len(repo.query("user-a", 10).items) == 1
 
 
 def test_same_order_id_with_different_body_is_409(orders, svc, repo):
@@ -81,7 +80,8 @@ def test_different_body_after_idempotency_record_is_gone_is_409_not_overwrite(or
 
 
 def test_workshop_item_without_request_hash_is_never_overwritten(orders, svc, repo):
-    repo.put_raw({"userId": "user-a", "orderId": "order-1", "data": {"orderId": "order-1", "status": "PLACED"}})
+    repo.items[("user-a", "order-1")] = {"userId": "user-a", "orderId": "order-1",
+                                         "data": {"orderId": "order-1", "status": "PLACED"}}
     with pytest.raises(orders.errors.Conflict):
         create(orders, svc)
 
@@ -188,6 +188,17 @@ def test_edit_not_placed_is_400_and_missing_or_foreign_is_404(orders, svc):
     for order_id in ("missing", "order-b"):
         with pytest.raises(orders.errors.NotFound):
             svc.edit(caller(orders), order_id, edit(orders, {"totalAmount": 1}))
+
+
+@pytest.mark.parametrize("body, code", [
+    ({"totalAmount": 1, "orderId": "other"}, "OrderIdChanged"),
+    ({"totalAmount": 1, "userId": "user-b"}, "UserIdChanged"),
+])
+def test_edit_rejects_changed_keys_without_a_read(orders, svc, repo, body, code):
+    with pytest.raises(orders.errors.BadRequest) as excinfo:
+        svc.edit(caller(orders), "order-1", orders.models.parse_edit(body))
+    assert excinfo.value.code == code
+    assert repo.calls == 0
 
 
 # -- cancel -------------------------------------------------------------------------------

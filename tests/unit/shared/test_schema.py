@@ -5,7 +5,7 @@ import pytest
 from chalicelib_shared.errors import ValidationFailed
 import re
 
-from chalicelib_shared.schema import NONBLANK_TEXT, AnyOf, Array, Enum, Integer, Number, Object, Required, String
+from chalicelib_shared.schema import NONBLANK_TEXT, AnyOf, Array, Enum, Integer, Number, Object, Required, String, Text
 
 ITEM = Object({
     "id": Required(AnyOf(Integer(0, 10**9), String(1, 64))),
@@ -118,3 +118,50 @@ def test_a_pattern_can_explain_itself():
     with pytest.raises(ValidationFailed) as info:
         model.parse({"name": "  ", "code": "A"})
     assert info.value.fields == {"name": "must not be blank", "code": "must match [a-z]+"}
+
+
+# -- output documents: Text, open objects, declared order -----------------------------------------
+
+DOCUMENT = Object({
+    "id": Required(String(1, 64, pattern=r"[a-z0-9-]+")),
+    "when": Required(Text(pattern=r"\d{4}-\d\d-\d\d")),
+    "items": Array(Object({"name": Required(String(1, 10)), "qty": Required(Integer(1, 9))})),
+    "note": Text(format="email", description="Optional."),
+}, closed=False)
+
+
+def test_text_describes_a_string_by_its_format_or_pattern_only():
+    assert Text().json_schema() == {"type": "string"}
+    assert Text(format="date-time", description="d").json_schema() == {"type": "string", "format": "date-time",
+                                                                       "description": "d"}
+    assert Text(pattern=r"\d+").json_schema() == {"type": "string", "pattern": r"^\d+$"}
+    model = Object({"t": Text(pattern=r"\d+")})
+    assert model.parse({"t": "12"}) == {"t": "12"}
+    with pytest.raises(ValidationFailed) as info:
+        model.parse({"t": "1a"})
+    assert info.value.fields == {"t": r"must match \d+"}
+
+
+def test_an_open_object_allows_other_properties_and_does_not_forbid_them_in_its_schema():
+    schema = DOCUMENT.json_schema()
+    assert "additionalProperties" not in schema and schema["required"] == ["id", "when"]
+    assert schema["properties"]["items"]["items"]["additionalProperties"] is False  # nested: as declared
+    assert DOCUMENT.parse({"id": "a", "when": "2026-01-02", "legacy": 1}) == {"id": "a", "when": "2026-01-02",
+                                                                              "legacy": 1}
+
+
+def test_in_order_puts_declared_fields_first_nested_too_then_the_rest():
+    stored = {"zeta": 1, "items": [{"qty": 2, "extra": True, "name": "n"}, "odd"], "alpha": 2,
+              "when": "2026-01-02", "id": "a"}
+    assert list(DOCUMENT.in_order(stored)) == ["id", "when", "items", "zeta", "alpha"]
+    assert list(DOCUMENT.in_order(stored, sort_rest=True)) == ["id", "when", "items", "alpha", "zeta"]
+    assert list(DOCUMENT.in_order(stored)["items"][0]) == ["name", "qty", "extra"]
+    assert DOCUMENT.in_order(stored)["items"][1] == "odd"
+    assert DOCUMENT.in_order(stored) == stored  # the same values, only the order changes
+
+
+def test_declaring_a_pattern_compiles_nothing_until_a_value_is_checked():
+    field = String(1, 10, pattern=r"[a-z]+")
+    assert field._regex is None
+    field.check("abc", "f")
+    assert field._regex is not None

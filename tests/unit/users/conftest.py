@@ -24,6 +24,8 @@ def mod(users_app: Any) -> Any:
         service = app_module("users_app", "chalicelib.users.service")
         repository = app_module("users_app", "chalicelib.users.repository")
         models = app_module("users_app", "chalicelib.users.models")
+        render = app_module("users_app", "chalicelib.users.render")
+        caller = app_module("users_app", "chalicelib.shared.caller")
         auth = app_module("users_app", "chalicelib.users.auth")
         verifier = app_module("users_app", "chalicelib.shared.verifier")
         errors = app_module("users_app", "chalicelib.shared.errors")
@@ -31,11 +33,11 @@ def mod(users_app: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _restore_deps(users_app: Any) -> Iterator[None]:
-    """Whatever a test swaps into the composition root is put back afterwards."""
-    saved = (users_app.deps.service, users_app.deps.verifier)
+def _restore_parts(users_app: Any) -> Iterator[None]:
+    """Whatever parts a test installs (`app.root.install(app.compose(...))`) are put back afterwards."""
+    saved = users_app.root.parts
     yield
-    users_app.deps.service, users_app.deps.verifier = saved
+    users_app.root.install(saved)
 
 
 @pytest.fixture
@@ -56,6 +58,6 @@ def test_verifier(mod: Any) -> Any:
 @pytest.fixture
 def client(mod: Any, repo: Any, clock: FakeClock, test_verifier: Any) -> Iterator[Any]:
     strict = pytest.importorskip("deploy.local.strict")
-    mod.app.configure(service=mod.service.UsersService(repo, clock=clock), verifier=test_verifier)
+    mod.app.root.install(mod.app.compose(repo=repo, clock=clock, verifier=test_verifier))
     with strict.StrictTestClient(mod.app.app, project_dir=app_dir("users_app")) as c:
         yield c

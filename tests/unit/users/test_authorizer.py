@@ -11,8 +11,8 @@ PREFIX = "arn:aws:execute-api:us-east-1:123456789012:abc123/api"
 
 
 @pytest.fixture
-def authorizer(mod: Any, test_verifier: Any) -> Any:
-    mod.app.configure(verifier=test_verifier)
+def authorizer(mod: Any, repo: Any, test_verifier: Any) -> Any:
+    mod.app.root.install(mod.app.compose(repo=repo, verifier=test_verifier))
     yield lambda token, arn=ARN: mod.app.users_authorizer({"type": "TOKEN", "authorizationToken": token,
                                                            "methodArn": arn}, None)
 
@@ -78,23 +78,24 @@ def test_bearer_prefix_is_accepted(authorizer: Any) -> None:
     assert authorizer("Bearer " + tokens.token("user-1"))["principalId"] == "user-1"
 
 
-def test_unexpected_error_is_unauthorized_not_a_crash(authorizer: Any, mod: Any) -> None:
+def test_unexpected_error_is_unauthorized_not_a_crash(authorizer: Any, mod: Any, repo: Any) -> None:
     class Exploding:
         def verify(self, token: str) -> Any:
             raise KeyError("boom")
-    mod.app.configure(verifier=Exploding())
+    mod.app.root.install(mod.app.compose(repo=repo, verifier=Exploding()))
     with pytest.raises(Exception) as info:
         authorizer(tokens.token("user-1"))
     assert str(info.value) == "Unauthorized"
 
 
-def test_jwks_unavailable_with_cold_cache_is_the_documented_failure(authorizer: Any, mod: Any) -> None:
-    mod.app.configure(verifier=tokens.verifier(mod.verifier.CognitoVerifier, mod.verifier.JwksCache, fail=True))
+def test_jwks_unavailable_with_cold_cache_is_the_documented_failure(authorizer: Any, mod: Any, repo: Any) -> None:
+    failing = tokens.verifier(mod.verifier.CognitoVerifier, mod.verifier.JwksCache, fail=True)
+    mod.app.root.install(mod.app.compose(repo=repo, verifier=failing))
     with pytest.raises(mod.auth.AuthorizerUnavailable):
         authorizer(tokens.token("user-1"))
 
 
-def test_warm_cache_keeps_verifying_when_jwks_goes_down(mod: Any) -> None:
+def test_warm_cache_keeps_verifying_when_jwks_goes_down(mod: Any, repo: Any) -> None:
     state = {"up": True}
 
     def fetch(url: str, timeout: float) -> bytes:
@@ -103,7 +104,7 @@ def test_warm_cache_keeps_verifying_when_jwks_goes_down(mod: Any) -> None:
         return tokens.jwks()
     cache = mod.verifier.JwksCache("http://jwks.invalid", fetch=fetch, ttl=0.0, refetch_interval=0.0)
     verifier = mod.verifier.CognitoVerifier(tokens.ISSUER, tokens.CLIENT_ID, keys=cache)
-    mod.app.configure(verifier=verifier)
+    mod.app.root.install(mod.app.compose(repo=repo, verifier=verifier))
     call = lambda: mod.app.users_authorizer({"type": "TOKEN", "authorizationToken": tokens.token("u-1"),  # noqa: E731
                                              "methodArn": ARN}, None)
     assert call()["principalId"] == "u-1"

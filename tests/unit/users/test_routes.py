@@ -104,12 +104,12 @@ def test_ownership_matrix(client: Any, repo: Any, method: str, path: str, who: s
 def test_view_rechecks_ownership_even_if_the_gateway_let_it_through(mod: Any, repo: Any) -> None:
     """Defense in depth: the service refuses another user's record whatever the policy said."""
     svc = mod.service.UsersService(repo)
-    caller = mod.service.Caller.from_context({"authorizer": {"principalId": OTHER, "isAdmin": "false"}})
+    caller = mod.caller.Caller.from_custom_authorizer({"authorizer": {"principalId": OTHER, "isAdmin": "false"}})
     seed(repo, OWNER)
     with pytest.raises(mod.errors.Forbidden):
-        svc.get_user(caller, OWNER)
+        svc.get(caller, OWNER)
     with pytest.raises(mod.errors.Unauthorized):
-        mod.service.Caller.from_context({})
+        mod.caller.Caller.from_custom_authorizer({})
 
 
 # --- create -----------------------------------------------------------------------------------------
@@ -324,8 +324,9 @@ def test_bearer_prefix_and_lookalike_admin_groups(client: Any) -> None:
         assert_error(r, 403)
 
 
-def test_jwks_unavailable_with_cold_cache_is_a_503(client: Any, mod: Any) -> None:
-    mod.app.configure(verifier=tokens.verifier(mod.verifier.CognitoVerifier, mod.verifier.JwksCache, fail=True))
+def test_jwks_unavailable_with_cold_cache_is_a_503(client: Any, mod: Any, repo: Any) -> None:
+    failing = tokens.verifier(mod.verifier.CognitoVerifier, mod.verifier.JwksCache, fail=True)
+    mod.app.root.install(mod.app.compose(repo=repo, verifier=failing))
     r = call(client, "GET", f"/users/{OWNER}", OWNER)
     assert_error(r, 503)
     assert r.headers.get("Retry-After") == "1"
@@ -343,18 +344,20 @@ class _Broken:
         return fail
 
 
-def test_dynamodb_throttling_and_outage_are_503(client: Any, mod: Any, clock: Any) -> None:
+def test_dynamodb_throttling_and_outage_are_503(client: Any, mod: Any, clock: Any,
+                                                test_verifier: Any) -> None:
     from botocore.exceptions import ClientError, EndpointConnectionError
     for exc in (ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "GetItem"),
                 EndpointConnectionError(endpoint_url="http://127.0.0.1:9")):
-        mod.app.configure(service=mod.service.UsersService(_Broken(exc), clock=clock))
+        mod.app.root.install(mod.app.compose(repo=_Broken(exc), clock=clock, verifier=test_verifier))
         r = call(client, "GET", f"/users/{OWNER}", OWNER)
         assert_error(r, 503)
         assert r.headers["Retry-After"]
 
 
-def test_bug_is_a_plain_500_without_details(client: Any, mod: Any, clock: Any) -> None:
-    mod.app.configure(service=mod.service.UsersService(_Broken(RuntimeError("secret detail")), clock=clock))
+def test_bug_is_a_plain_500_without_details(client: Any, mod: Any, clock: Any, test_verifier: Any) -> None:
+    mod.app.root.install(mod.app.compose(repo=_Broken(RuntimeError("secret detail")), clock=clock,
+                                         verifier=test_verifier))
     r = call(client, "GET", f"/users/{OWNER}", OWNER)
     assert_error(r, 500)
     assert b"secret" not in r.body and b"Traceback" not in r.body
@@ -387,14 +390,15 @@ def test_metrics_emitted_and_no_personal_data_logged(client: Any, capsys: Any, m
     assert request["correlation_id"] and "cold_start" in request
 
 
-def test_unreachable_dynamodb_fails_fast_with_503(client: Any, mod: Any, clock: Any) -> None:
+def test_unreachable_dynamodb_fails_fast_with_503(client: Any, mod: Any, clock: Any, test_verifier: Any) -> None:
     """The real DynamoDB repository and botocore client, pointed at a closed port."""
     import time
     import boto3
     from botocore.config import Config
     ddb = boto3.client("dynamodb", endpoint_url="http://127.0.0.1:1", region_name="us-east-1",
                        config=Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1}))
-    mod.app.configure(service=mod.service.UsersService(mod.repository.DynamoUsersRepository(ddb, "t"), clock=clock))
+    mod.app.root.install(mod.app.compose(repo=mod.repository.DynamoUsersRepository(ddb, "t"), clock=clock,
+                                         verifier=test_verifier))
     started = time.monotonic()
     for method, path, body in [("GET", "/users", None), ("POST", "/users", {"name": "n"}),
                                ("GET", f"/users/{OWNER}", None), ("PUT", f"/users/{OWNER}", {"name": "n"}),

@@ -1,5 +1,7 @@
-"""Request bodies of the users API, declared once with the shared schema module: the same
-definitions validate requests and describe them in OpenAPI (`CREATE_USER.json_schema()`).
+"""What the users API accepts, declared once with the shared schema module: the fields of a user,
+the request bodies and their parsed forms, the path's `{userid}` and the list limits. The same
+definitions validate requests and describe them in OpenAPI (`CREATE_USER.json_schema()`);
+render.py builds the user document's declaration from these fields.
 
 Accepted types, decided once:
 - `name`: a JSON string of 1-256 characters, not blank, no control characters. Required.
@@ -15,6 +17,9 @@ from typing import Any, Mapping, Optional
 
 from chalicelib.shared.errors import ValidationFailed
 from chalicelib.shared.schema import NONBLANK_TEXT, Invalid, Object, Required, String
+
+LIST_DEFAULT_LIMIT = 50  # GET /users?limit=1..LIST_MAX_LIMIT
+LIST_MAX_LIMIT = 100
 
 USERID_PATTERN = r"[A-Za-z0-9_-]+"
 EMAIL_PATTERN = (r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"

@@ -7,12 +7,12 @@ old item, and botocore errors other than a failed condition propagate untouched 
 """
 import copy
 import threading
-from typing import Any, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Dict, Optional, Protocol
 
 from chalicelib.shared.aws import from_item, to_item, to_value
+from chalicelib.shared.pagination import Page
 
 User = Dict[str, Any]
-Page = Tuple[List[User], Optional[Dict[str, str]]]
 
 
 class UserAlreadyExists(Exception):
@@ -39,10 +39,6 @@ class UsersRepository(Protocol):
 
     def scan(self, limit: int, start_key: Optional[Dict[str, str]]) -> Page:
         """Up to `limit` items after `start_key`, and the key to continue from (None at the end)."""
-
-
-def _condition_failed(exc: Any) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class DynamoUsersRepository:
@@ -99,14 +95,14 @@ class DynamoUsersRepository:
         response = self._client.scan(**kwargs)
         items = [from_item(item) for item in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
-        return items, ({"userid": from_item(last)["userid"]} if last else None)
+        return Page(items, {"userid": from_item(last)["userid"]} if last else None)
 
 
 class InMemoryUsersRepository:
     """The fake: same semantics as DynamoDB for what this service uses (scan order = key order)."""
 
     def __init__(self) -> None:
-        self.items: Dict[str, User] = {}
+        self.items: Dict[str, User] = {}  # userid -> the stored item
         self.calls = 0  # storage round trips, so tests can check "one call per request"
         self._lock = threading.Lock()
 
@@ -149,4 +145,4 @@ class InMemoryUsersRepository:
             keys = [k for k in keys if k > start_key["userid"]]
         page = keys[:limit]
         last = {"userid": page[-1]} if len(page) == limit and page else None
-        return [copy.deepcopy(self.items[k]) for k in page], last
+        return Page([copy.deepcopy(self.items[k]) for k in page], last)

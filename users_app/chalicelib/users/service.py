@@ -1,107 +1,91 @@
-"""Business rules of the users service: plain functions over a repository and a clock.
+"""Business rules of the users service, free of HTTP and of AWS specifics (storage is a
+`UsersRepository`, time an injectable clock, metrics any `MetricSink`).
 
 Who may do what is decided twice: by the authorizer's policy at the gateway and again here
-(`Caller`), so a misconfigured route or a cached policy can never expose another user's record.
+(`require_admin`, `require_owner_or_admin`), so a misconfigured route or a cached policy can never
+expose another user's record. Every operation is one storage call.
 """
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from chalicelib.shared.errors import Conflict, Forbidden, NotFound, Unauthorized
+from chalicelib.shared.caller import Caller
+from chalicelib.shared.errors import Conflict, Forbidden, NotFound
 from chalicelib.shared.pagination import decode_token, encode_token
+from chalicelib.shared.ports import NO_METRICS, Clock, MetricSink, utc_now
 
-from .models import CreateUser, UpdateUser, is_valid_userid
+from . import models, render
 from .repository import User, UserAlreadyExists, UsersRepository
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 100
 
-Clock = Callable[[], datetime]
-FIELD_ORDER = ("userid", "name", "email", "createdAt", "updatedAt", "timestamp")
+def new_user_id() -> str:
+    return str(uuid.uuid4())
 
 
-def ordered(user: User) -> User:
-    """The stored user with its known fields first, in a stable order (DynamoDB returns any order)."""
-    out = {key: user[key] for key in FIELD_ORDER if key in user}
-    out.update((key, value) for key, value in user.items() if key not in out)
-    return out
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso(moment: datetime) -> str:
-    """The one timestamp format: ISO-8601 UTC with microseconds, e.g. 2026-11-24T22:56:34.123456+00:00."""
-    if moment.tzinfo is None:
-        raise ValueError("timestamps must be timezone-aware")
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling, as the authorizer told the view (requestContext.authorizer)."""
-
-    sub: str
-    is_admin: bool
-
-    @classmethod
-    def from_context(cls, context: Optional[Mapping[str, Any]]) -> "Caller":
-        authorizer = (context or {}).get("authorizer") or {}
-        sub = authorizer.get("principalId") or authorizer.get("sub")
-        if not isinstance(sub, str) or not sub:
-            raise Unauthorized("Unauthorized")
-        return cls(sub=sub, is_admin=str(authorizer.get("isAdmin", "false")).lower() == "true")
-
-    def require_admin(self) -> None:
-        if not self.is_admin:
-            raise Forbidden("Only administrators may do this.")
-
-    def require_owner_or_admin(self, userid: str) -> None:
-        if not (self.is_admin or self.sub == userid):
-            raise Forbidden("You may only access your own user record.")
+def not_found() -> NotFound:
+    return NotFound("No such user.")
 
 
 class UsersService:
-    def __init__(self, repository: UsersRepository, clock: Clock = utc_now,
-                 new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
-        self.repository = repository
+    def __init__(self, repo: UsersRepository, clock: Clock = utc_now, metrics: Optional[MetricSink] = None,
+                 new_id: Callable[[], str] = new_user_id) -> None:
+        self._repo = repo
         self._clock = clock
+        self._metrics: MetricSink = metrics or NO_METRICS
         self._new_id = new_id
 
-    def list_users(self, caller: Caller, limit: int, next_token: Optional[str]) -> Tuple[List[User], Optional[str]]:
-        """One page of users and the token for the next one (None on the last page)."""
-        caller.require_admin()
-        start = decode_token(next_token, ["userid"], valid={"userid": is_valid_userid}) \
-            if next_token is not None else None
-        items, last = self.repository.scan(limit, start)
-        return [ordered(item) for item in items], (encode_token(last) if last else None)
+    @staticmethod
+    def require_admin(caller: Caller) -> None:
+        if not caller.is_admin:
+            raise Forbidden("Only administrators may do this.")
 
-    def create_user(self, caller: Caller, data: CreateUser) -> User:
-        caller.require_admin()
-        now = iso(self._clock())
+    @staticmethod
+    def require_owner_or_admin(caller: Caller, userid: str) -> None:
+        if not (caller.is_admin or caller.sub == userid):
+            raise Forbidden("You may only access your own user record.")
+
+    # -- read -----------------------------------------------------------------------------
+
+    def list(self, caller: Caller, limit: int, next_token: Optional[str] = None) -> Tuple[List[User], Optional[str]]:
+        """One page of users and the token for the next one (None on the last page)."""
+        self.require_admin(caller)
+        start = decode_token(next_token, ["userid"], valid={"userid": models.is_valid_userid}) \
+            if next_token is not None else None
+        page = self._repo.scan(limit, start)
+        return [render.user(item) for item in page.items], (encode_token(page.last_key) if page.last_key else None)
+
+    def get(self, caller: Caller, userid: str) -> User:
+        self.require_owner_or_admin(caller, userid)
+        user = self._repo.get(userid)
+        if user is None:
+            raise not_found()
+        return render.user(user)
+
+    # -- changes --------------------------------------------------------------------------
+
+    def create(self, caller: Caller, data: models.CreateUser) -> User:
+        """Store a new user (a UUID4 unless the admin chose the userid); never overwrites one."""
+        self.require_admin(caller)
+        now = render.format_time(self._clock())
         user: Dict[str, Any] = {"userid": data.userid or self._new_id(), "name": data.name}
         if data.email is not None:
             user["email"] = data.email
         user.update(createdAt=now, updatedAt=now, timestamp=now)
         try:
-            return ordered(self.repository.create(user))
+            stored = self._repo.create(user)
         except UserAlreadyExists:
             raise Conflict(f"A user with userid {user['userid']!r} already exists.", code="UserExists") from None
+        self._metrics.add_metric(name="UserCreated", unit="Count", value=1)
+        return render.user(stored)
 
-    def get_user(self, caller: Caller, userid: str) -> User:
-        caller.require_owner_or_admin(userid)
-        user = self.repository.get(userid)
-        if user is None:
-            raise NotFound("No such user.")
-        return ordered(user)
+    def put(self, caller: Caller, userid: str, data: models.UpdateUser) -> User:
+        """Set name and email (creating the profile if missing); createdAt stays."""
+        self.require_owner_or_admin(caller, userid)
+        stored = self._repo.upsert(userid, data.name, data.email, render.format_time(self._clock()))
+        self._metrics.add_metric(name="UserUpdated", unit="Count", value=1)
+        return render.user(stored)
 
-    def put_user(self, caller: Caller, userid: str, data: UpdateUser) -> User:
-        caller.require_owner_or_admin(userid)
-        return ordered(self.repository.upsert(userid, data.name, data.email, iso(self._clock())))
-
-    def delete_user(self, caller: Caller, userid: str) -> None:
-        caller.require_owner_or_admin(userid)
-        if not self.repository.delete(userid):
-            raise NotFound("No such user.")
+    def delete(self, caller: Caller, userid: str) -> None:
+        self.require_owner_or_admin(caller, userid)
+        if not self._repo.delete(userid):
+            raise not_found()
+        self._metrics.add_metric(name="UserDeleted", unit="Count", value=1)
