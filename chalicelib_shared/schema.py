@@ -67,7 +67,7 @@ class String(Field):
         return isinstance(value, str)
 
     def __init__(self, min_length: int = 0, max_length: int = 256, pattern: Optional[str] = None,
-                 allow_control: bool = False, format: Optional[str] = None,
+                 allow_control: bool = False, format: Optional[str] = None,  # noqa: A002 - JSON Schema's name
                  description: Optional[str] = None, mismatch: Optional[str] = None) -> None:
         self.min_length = min_length
         self.max_length = max_length
@@ -113,7 +113,7 @@ class Text(Field):
     def accepts_type(self, value: Any) -> bool:
         return isinstance(value, str)
 
-    def __init__(self, pattern: Optional[str] = None, format: Optional[str] = None,
+    def __init__(self, pattern: Optional[str] = None, format: Optional[str] = None,  # noqa: A002 - likewise
                  description: Optional[str] = None) -> None:
         self.pattern = pattern
         self.format = format

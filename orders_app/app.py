@@ -13,14 +13,15 @@ from typing import Any, Optional
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, DynamoDBPersistenceLayer
 from chalice import Chalice, CognitoUserPoolAuthorizer, Response
 
-from chalicelib.orders import idempotency, models, settings as settings_module
+from chalicelib.orders import idempotency, models
+from chalicelib.orders import settings as settings_module
 from chalicelib.orders.repository import DynamoOrdersRepository, OrdersRepository
 from chalicelib.orders.service import OrdersService
 from chalicelib.shared.aws import dynamodb_client
 from chalicelib.shared.caller import Caller
 from chalicelib.shared.chalice_cli import allow_only_package
 from chalicelib.shared.composition import Root
-from chalicelib.shared.http import api_view, json_response, parse_json_object, query_int
+from chalicelib.shared.http import api_view, current_request, json_response, parse_json_object, query_int
 from chalicelib.shared.observability import Observability
 from chalicelib.shared.ports import Clock, utc_now
 
@@ -89,7 +90,7 @@ root.parts.build()  # the DynamoDB client in the init phase
 
 
 def caller() -> Caller:
-    return Caller.from_cognito_authorizer(app.current_request.context, settings.admin_group)
+    return Caller.from_cognito_authorizer(current_request(app).context, settings.admin_group)
 
 
 def service() -> OrdersService:
@@ -100,7 +101,7 @@ def service() -> OrdersService:
 @api_view(logger)
 def create_order() -> Response:
     who = caller()
-    order = models.parse_new_order(parse_json_object(app.current_request), who)
+    order = models.parse_new_order(parse_json_object(current_request(app)), who)
     logger.append_keys(orderId=order.order_id)
     return json_response(service().create(who, order, lambda_context=app.lambda_context))
 
@@ -108,7 +109,7 @@ def create_order() -> Response:
 @app.route("/orders", methods=["GET"], authorizer=authorizer)
 @api_view(logger)
 def list_orders() -> Response:
-    params: Any = app.current_request.query_params or {}
+    params: Any = current_request(app).query_params or {}
     limit = query_int(params, "limit", models.LIST_DEFAULT_LIMIT, 1, models.LIST_MAX_LIMIT)
     return json_response(service().list(caller(), limit, params.get("nextToken")))
 
@@ -123,7 +124,7 @@ def get_order(orderId: str) -> Response:  # noqa: N803 - Chalice passes the path
 @api_view(logger)
 def edit_order(orderId: str) -> Response:  # noqa: N803
     who, order_id = caller(), models.check_order_id(orderId)
-    edit = models.parse_edit(parse_json_object(app.current_request))
+    edit = models.parse_edit(parse_json_object(current_request(app)))
     return json_response(service().edit(who, order_id, edit))
 
 
@@ -138,5 +139,5 @@ def cancel_order(orderId: str) -> Response:  # noqa: N803
 def acknowledge_order(orderId: str) -> Response:  # noqa: N803
     who, order_id = caller(), models.check_order_id(orderId)
     service().require_admin(who)  # 403 before anything about the body
-    owner = models.parse_acknowledge(parse_json_object(app.current_request))
+    owner = models.parse_acknowledge(parse_json_object(current_request(app)))
     return json_response(service().acknowledge(who, owner, order_id))

@@ -19,11 +19,12 @@ from chalicelib.shared.aws import dynamodb_client
 from chalicelib.shared.caller import Caller
 from chalicelib.shared.chalice_cli import allow_only_package
 from chalicelib.shared.composition import Root
-from chalicelib.shared.http import api_view, json_response, parse_json_object, query_int
+from chalicelib.shared.http import api_view, current_request, json_response, parse_json_object, query_int
 from chalicelib.shared.observability import Observability
 from chalicelib.shared.ports import Clock, utc_now
 from chalicelib.shared.verifier import CognitoVerifier
-from chalicelib.users import models, settings as settings_module
+from chalicelib.users import models
+from chalicelib.users import settings as settings_module
 from chalicelib.users.auth import AUTHORIZER_TTL_SECONDS, authorize
 from chalicelib.users.repository import DynamoUsersRepository, UsersRepository
 from chalicelib.users.service import UsersService
@@ -95,7 +96,7 @@ if not AUTHORIZER_FUNCTION:
 
 
 def caller() -> Caller:
-    return Caller.from_custom_authorizer(app.current_request.context)
+    return Caller.from_custom_authorizer(current_request(app).context)
 
 
 def service() -> UsersService:
@@ -111,8 +112,8 @@ def users_authorizer(auth_request: Any) -> Any:
 @app.route("/users", methods=["GET"], authorizer=users_authorizer)
 @api_view(logger)
 def list_users() -> Response:
-    request = app.current_request
-    params = request.query_params or {}
+    request = current_request(app)
+    params: Any = request.query_params or {}
     limit = query_int(params, "limit", models.LIST_DEFAULT_LIMIT, 1, models.LIST_MAX_LIMIT)
     users, next_token = service().list(caller(), limit, params.get("nextToken"))
     headers: Dict[str, str] = {}
@@ -128,7 +129,7 @@ def list_users() -> Response:
 def create_user() -> Response:
     who = caller()
     service().require_admin(who)  # 403 before anything about the body
-    data = models.parse_create(parse_json_object(app.current_request))
+    data = models.parse_create(parse_json_object(current_request(app)))
     return json_response(service().create(who, data))
 
 
@@ -143,7 +144,7 @@ def get_user(userid: str) -> Response:
 def put_user(userid: str) -> Response:
     who, userid = caller(), models.check_userid(userid)
     service().require_owner_or_admin(who, userid)  # 403 before anything about the body
-    data = models.parse_update(parse_json_object(app.current_request), userid)
+    data = models.parse_update(parse_json_object(current_request(app)), userid)
     return json_response(service().put(who, userid, data))
 
 

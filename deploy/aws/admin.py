@@ -22,7 +22,8 @@ from typing import Any, List, Optional
 import boto3
 
 from deploy.aws.deploy import DEFAULT_PREFIX, stack_name
-from deploy.aws.target import TargetError, check as check_target, default_region
+from deploy.aws.target import TargetError, default_region
+from deploy.aws.target import check as check_target
 from deploy.project import LOCAL_STATE, REGION
 
 LOCAL_OUTPUTS = LOCAL_STATE / "outputs.json"
@@ -104,7 +105,7 @@ def token_command(pool: Pool, email: str, password: str) -> str:
 def cognito_client(pool: Pool) -> Any:
     if pool.endpoint_url:  # the emulator accepts any credentials; never use real ones against it
         return boto3.client("cognito-idp", region_name=pool.region, endpoint_url=pool.endpoint_url,
-                            aws_access_key_id="local", aws_secret_access_key="local")
+                            aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106 - dummies
     return boto3.client("cognito-idp", region_name=pool.region)
 
 

@@ -1,6 +1,7 @@
 """Deploy both stacks of a stage with the AWS CLI: users first (it owns the user pool), then orders.
 
-    python -m deploy.aws.deploy --stage dev [--region R] [--bucket B] [--alarm-email E] [--create-apigateway-role true|false]
+    python -m deploy.aws.deploy --stage dev [--region R] [--bucket B] [--alarm-email E]
+                                [--create-apigateway-role true|false]
     (make deploy STAGE=dev [REGION=..] [BUCKET=..] [ALARM_EMAIL=..] [CREATE_APIGW_ROLE=true|false])
 
 Needs the packages from `make package STAGE=...` (deploy/build/<app>/<stage>/). For each app:
@@ -27,7 +28,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from deploy.aws.target import TargetError, check as check_target, default_region
+from deploy.aws.target import TargetError, default_region
+from deploy.aws.target import check as check_target
 from deploy.project import APPS, BUILD
 
 DEFAULT_PREFIX = "serverless-patterns"
@@ -55,7 +57,8 @@ def hosted_ui_prefix(stack: str, account: str) -> str:
     slug = re.sub(r"-{2,}", "-", slug).strip("-")[:54].rstrip("-")
     digest = hashlib.sha256(account.encode()).hexdigest()[:8]
     prefix = f"{slug}-{digest}" if slug else f"sp-{digest}"
-    assert HOSTED_UI_PREFIX.match(prefix) and not RESERVED_IN_PREFIX.search(prefix), prefix
+    if not HOSTED_UI_PREFIX.match(prefix) or RESERVED_IN_PREFIX.search(prefix):
+        raise DeployError(f"cannot derive a hosted-UI domain prefix from {stack!r}: got {prefix!r}")
     return prefix
 
 
@@ -71,10 +74,11 @@ class Aws:
     def __init__(self, region: str, echo=print) -> None:
         self.region = region
         self.echo = echo
-        self.exe = aws_cli()
-        if not self.exe:
+        exe = aws_cli()
+        if not exe:
             raise DeployError("the AWS CLI (`aws`) is not on PATH: run `make deps` (it installs one in .venv) "
                               "or install it, and configure credentials")
+        self.exe: str = exe
 
     def run(self, *args: str, capture: bool = False, check: bool = True) -> subprocess.CompletedProcess:
         cmd = [self.exe, *args, "--region", self.region]
@@ -144,7 +148,7 @@ def deploy_stack(aws: Aws, app: str, stage: str, stack: str, bucket: str, build:
 
 def deploy(stage: str, region: str, bucket: Optional[str] = None, prefix: str = DEFAULT_PREFIX,
            alarm_email: Optional[str] = None, create_apigateway_role: Optional[bool] = None,
-           build: Path = BUILD, echo=print) -> Dict[str, object]:
+           build: Path = BUILD, echo=print) -> Dict[str, Any]:
     for app in (a.name for a in APPS):  # before any AWS call
         if not (build / app / stage / "sam.json").exists():
             raise DeployError(f"{build / app / stage / 'sam.json'} is missing: run `make package STAGE={stage}` first")

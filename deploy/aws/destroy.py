@@ -13,7 +13,8 @@ import sys
 from typing import List, Optional
 
 from deploy.aws.deploy import DEFAULT_PREFIX, Aws, DeployError, stack_name
-from deploy.aws.target import TargetError, check as check_target, default_region
+from deploy.aws.target import TargetError, default_region
+from deploy.aws.target import check as check_target
 
 
 def stack_exists(aws: Aws, stack: str) -> bool:

@@ -17,7 +17,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from deploy.aws.deploy import DEFAULT_PREFIX, stack_name
-from deploy.aws.target import TargetError, check as check_target, default_region
+from deploy.aws.target import TargetError, default_region
+from deploy.aws.target import check as check_target
 
 LOG_GROUPS = {("users", "api"): "ApiHandlerLogGroup", ("users", "authorizer"): "UsersAuthorizerLogGroup",
               ("orders", "api"): "ApiHandlerLogGroup"}

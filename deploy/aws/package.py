@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from deploy.aws.build_step import BuildError, build_package_dir
-from deploy.project import APPS, BUILD, REGION, ROOT, app as app_named
+from deploy.project import APPS, BUILD, REGION, ROOT
+from deploy.project import app as app_named
 
 STAGES = ("dev", "prod")
 PLACEHOLDER = "REPLACED_BY_MERGE_TEMPLATE"

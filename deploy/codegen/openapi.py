@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from deploy.project import APP_DIRS as APPS, ROOT, stage_env  # noqa: E402 - runs as a script from the repo
+from deploy.project import APP_DIRS as APPS  # runs as a script from the repo
+from deploy.project import ROOT, stage_env
 
 ERRORS = {
     400: "Invalid input: bad JSON, a field breaking a rule (`Fields` names each), or a business rule "
@@ -121,13 +122,13 @@ def _with_refs(schema: Any, components: Dict[str, Any], own: str = "") -> Any:
 
 def build(app_name: str) -> Dict[str, Any]:
     """The document for `app_name`; must run with that app importable as `app`/`chalicelib`."""
-    import app as app_module  # noqa: PLC0415 - imported in the subprocess that owns this app
-    from chalicelib.shared import pagination  # noqa: PLC0415
+    import app as app_module  # imported in the subprocess that owns this app
+    from chalicelib.shared import pagination
     if app_name == "users_app":
-        from chalicelib.users import models, render  # noqa: PLC0415
+        from chalicelib.users import models, render
         spec = _users(models, render, pagination)
     else:
-        from chalicelib.orders import models, render  # noqa: PLC0415
+        from chalicelib.orders import models, render
         spec = _orders(models, render, pagination)
     chalice_app = app_module.app
     declared = {(method, path) for path, methods in chalice_app.routes.items() for method in methods}

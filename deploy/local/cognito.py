@@ -24,7 +24,7 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 POOL_NAME = "serverless-patterns-local"
 CLIENT_NAME = "serverless-patterns-local-web"
 ADMIN_EMAIL = "admin@example.com"
-ADMIN_PASSWORD = "LocalAdmin1!"
+ADMIN_PASSWORD = "LocalAdmin1!"  # noqa: S105 - the local stack's seeded login, printed in the banner
 SEED = 20240501
 PASSWORD_POLICY = {"MinimumLength": 8, "RequireUppercase": True, "RequireLowercase": True,
                    "RequireNumbers": True, "RequireSymbols": False}
@@ -67,7 +67,7 @@ def idp_client(endpoint: str) -> Any:
 
 
 def _moto_api(endpoint: str, path: str, timeout: float = 120.0) -> None:
-    request = urllib.request.Request(f"{endpoint}/moto-api/{path}", data=b"", method="POST")
+    request = urllib.request.Request(f"{endpoint}/moto-api/{path}", data=b"", method="POST")  # noqa: S310 - loopback
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback
         response.read()
 

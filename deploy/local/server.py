@@ -20,6 +20,7 @@ request they are serving and exit. A worker that cannot load the app stops the s
 import argparse
 import base64
 import contextlib
+import io
 import json
 import os
 import select
@@ -62,6 +63,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = SOCKET_TIMEOUT
     gateway: Any = None  # set per worker
+    raw_requestline: bytes  # set by BaseHTTPRequestHandler (typeshed does not say so)
     server_version = "strict-local-gateway"
     sys_version = ""
 
@@ -181,7 +183,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
             headers["Content-Type"] = "application/json"
         self._write(int(response["statusCode"]), headers, payload)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch  # noqa: N815 - http.server names
 
 
 class _ServerShim:
@@ -479,7 +481,8 @@ def whole_lines() -> None:
     fills or a request ends.)
     """
     for stream in (sys.stdout, sys.stderr):
-        stream.reconfigure(line_buffering=True, write_through=False)  # type: ignore[attr-defined]
+        if isinstance(stream, io.TextIOWrapper):  # always, unless something replaced the std streams
+            stream.reconfigure(line_buffering=True, write_through=False)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -27,8 +27,17 @@ from pathlib import Path
 from typing import IO, Any, Dict, List, Optional, Sequence
 
 from deploy.local.processes import (
-    NotServing, ProcessError, alive, dynamodb_command, dynamodb_lib_dir, kill_group, port_in_use, spawn, terminate,
-    wait_for_http)
+    NotServing,
+    ProcessError,
+    alive,
+    dynamodb_command,
+    dynamodb_lib_dir,
+    kill_group,
+    port_in_use,
+    spawn,
+    terminate,
+    wait_for_http,
+)
 from deploy.project import APP_DIRS, LOCAL_STATE, ORDERS, REGION, ROOT, USERS, stage_env
 
 PORTS = {  # component -> (environment variable, default port)

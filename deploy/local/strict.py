@@ -18,8 +18,7 @@ from typing import Any, Dict, Optional
 
 from chalice.app import Chalice, CognitoUserPoolAuthorizer
 from chalice.config import Config
-from chalice.local import (LambdaContext, LocalGateway, LocalGatewayAuthorizer,
-                           LocalGatewayException)
+from chalice.local import LambdaContext, LocalGateway, LocalGatewayAuthorizer, LocalGatewayException
 from chalice.test import Client, TestHTTPClient
 
 from chalicelib_shared.errors import error_body
@@ -153,6 +152,7 @@ class StrictTestClient(Client):
     def http(self) -> TestHTTPClient:
         if self._http_client is None:
             client = TestHTTPClient(self._app, self._chalice_config)
-            client._local_gateway = StrictLocalGateway(self._app, self._chalice_config, self._verifier)
+            strict = StrictLocalGateway(self._app, self._chalice_config, self._verifier)
+            client._local_gateway = strict  # noqa: SLF001 - Chalice's test client has no hook for its gateway
             self._http_client = client
         return self._http_client

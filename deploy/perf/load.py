@@ -226,10 +226,10 @@ class Client:
             self.create()
 
     def new_items(self) -> Tuple[List[Dict[str, Any]], float]:
-        items = [{"id": i + 1, "name": f"Dish {self.rng.randint(1, 999)}",
+        items: List[Dict[str, Any]] = [{"id": i + 1, "name": f"Dish {self.rng.randint(1, 999)}",
                   "price": round(self.rng.uniform(1, 40), 2), "quantity": self.rng.randint(1, 4)}
                  for i in range(self.rng.randint(1, 4))]
-        total = round(sum(Decimal(str(i["price"])) * i["quantity"] for i in items) + Decimal("2.50"), 2)
+        total = round(sum((Decimal(str(i["price"])) * i["quantity"] for i in items), Decimal(0)) + Decimal("2.50"), 2)
         return items, float(total)
 
     def create(self) -> None:
@@ -294,7 +294,7 @@ class Client:
         state = self.orders[order_id]
         items, total = self.new_items()
         body: Dict[str, Any] = {"orderItems": items, "totalAmount": total}
-        if self.rng.random() < 0.5:  # the workshop's client echoes the server-owned fields
+        if self.rng.random() < 0.5 and state.doc is not None:  # the workshop's client echoes the server-owned fields
             body.update(status="PLACED", orderTime=state.doc["orderTime"], orderId=order_id,
                         restaurantId=state.doc["restaurantId"])
 
@@ -547,7 +547,7 @@ class LoadRun:
                 report.duplicated += 1
                 problem(f"user {client.user.sub}: the API lists {listed and len(listed)} orders, "
                         f"the table holds {len(stored)}")
-            for order_id, docs in stored.items():
+            for order_id in stored:
                 if order_id not in client.attempted:
                     report.duplicated += 1
                     problem(f"order {order_id} is stored but was never sent")

@@ -7,7 +7,15 @@ import time
 from typing import Any, Callable, Dict, List
 
 from deploy.perf.bench.fixtures import (
-    ADMIN_GROUP, ADMIN_SUB, CLIENT_ID, ISSUER, POOL_ID, BenchError, FakeLambdaContext, authorizer_event)
+    ADMIN_GROUP,
+    ADMIN_SUB,
+    CLIENT_ID,
+    ISSUER,
+    POOL_ID,
+    BenchError,
+    FakeLambdaContext,
+    authorizer_event,
+)
 from deploy.perf.bench.routes import percentile
 
 
@@ -38,7 +46,7 @@ class JwksServer:
         server_self = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 server_self.hits += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

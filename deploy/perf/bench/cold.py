@@ -12,8 +12,15 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from deploy.perf.bench.authorizer import JwksServer
 from deploy.perf.bench.fixtures import (
-    BENCH_TABLES, SEED_ORDER, SEED_SUB, BenchError, api_event, authorizer_event, cognito_authorizer_context,
-    users_authorizer_context)
+    BENCH_TABLES,
+    SEED_ORDER,
+    SEED_SUB,
+    BenchError,
+    api_event,
+    authorizer_event,
+    cognito_authorizer_context,
+    users_authorizer_context,
+)
 from deploy.perf.bench.sandbox import Sandbox, child_cmd, lambda_env
 from deploy.project import APPS
 
@@ -143,7 +150,7 @@ def bench_cold(sandbox: Sandbox, ddb_url: str, jwks: JwksServer, runs: int, work
         log(f"  cold start run {index + 1}/{runs}")
     result: Dict[str, Any] = {"runs": runs, "apps": {}}
     for app in apps:
-        per = {kind: _summary(samples[(app, kind)], sandbox) for kind in cold_kinds(app)}
+        per: Dict[str, Any] = {kind: _summary(samples[(app, kind)], sandbox) for kind in cold_kinds(app)}
         a, b, c = (per[k]["total_ms"] for k in ("a", "b", "c"))
         per["b_over_c"] = round(b / c, 3)
         per["cut"] = round((b - c) / (a - c), 3) if a > c else None  # (b-c)/(a-c)

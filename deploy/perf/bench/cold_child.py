@@ -7,9 +7,13 @@ BENCH_GET_ITEM, and BENCH_RESULT, the file it writes its timings to. A script is
 source on every run, exactly like the `-c` string this used to be; `python -v` prints no import
 line for it, so the compile counter does not see it.
 """
-import sys, time  # noqa: E401 - first, so t_start is taken before anything else is imported
+import sys  # first, so t_start is taken before anything else is imported
+import time
+
 t_start = time.perf_counter()
-import os, json  # noqa: E401,E402
+import json  # noqa: E402 - after t_start: the imports are part of what is timed
+import os  # noqa: E402
+
 sys.path[0:0] = json.loads(os.environ["BENCH_SYS_PATH"])
 if os.environ["BENCH_KIND"] == "baseline":
     import boto3

@@ -39,7 +39,7 @@ class BenchDynamo:
         import boto3
 
         return boto3.client("dynamodb", endpoint_url=self.url, region_name=REGION,
-                            aws_access_key_id="bench", aws_secret_access_key="bench")
+                            aws_access_key_id="bench", aws_secret_access_key="bench")  # noqa: S106 - dummies
 
     def _create_tables(self) -> None:
         from deploy.local.tables import TableSpec, ensure_tables, table_specs

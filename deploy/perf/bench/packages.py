@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Callable, Dict, List
 
 from deploy.perf.bench.fixtures import STAGE
-from deploy.project import APPS, BUILD, ROOT, app as app_named
+from deploy.project import APPS, BUILD, ROOT
+from deploy.project import app as app_named
 
 
 def package_dir(app: str) -> Path:

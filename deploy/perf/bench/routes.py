@@ -10,11 +10,22 @@ library only (boto3 comes from the Lambda-like sys.path).
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from deploy.perf.bench.fixtures import (
-    ADMIN_SUB, BENCH_TABLES, SEED_ORDER, SEED_SUB, BenchError, FakeLambdaContext, api_event,
-    cognito_authorizer_context, order_item, user_item, users_authorizer_context, utc_now)
+    ADMIN_SUB,
+    BENCH_TABLES,
+    SEED_ORDER,
+    SEED_SUB,
+    BenchError,
+    FakeLambdaContext,
+    api_event,
+    cognito_authorizer_context,
+    order_item,
+    user_item,
+    users_authorizer_context,
+    utc_now,
+)
 
 WARMUP = 3
 
@@ -189,7 +200,7 @@ def cases_for(app: str, raw: Any) -> Tuple[Tuple[RouteCase, ...], Run]:
 
 
 # -- measuring ------------------------------------------------------------------------------------
-def percentile(values: List[float], pct: float) -> float:
+def percentile(values: Sequence[float], pct: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, int(round(pct / 100 * len(ordered) + 0.5)) - 1))
     return ordered[index]

@@ -13,7 +13,8 @@ from typing import Dict, List, Optional, Tuple
 from deploy.aws.package import PLACEHOLDER
 from deploy.perf.bench.fixtures import BENCH_TABLES, CLIENT_ID, FAKE_CREDS, POOL_ID, STAGE, BenchError
 from deploy.perf.bench.packages import package_dir
-from deploy.project import REGION, app as app_named, stage_env
+from deploy.project import REGION, stage_env
+from deploy.project import app as app_named
 
 RUNTIME_ENTRIES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six.py")
 
@@ -22,16 +23,16 @@ def _extract_read_only(zip_path: Path, dest: Path) -> None:
     dest.mkdir(parents=True)
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(dest)
-    for dirpath, dirnames, filenames in os.walk(dest):
+    for dirpath, _dirnames, filenames in os.walk(dest):
         for name in filenames:
             os.chmod(os.path.join(dirpath, name), 0o444)
-    for dirpath, dirnames, _ in os.walk(dest, topdown=False):
-        os.chmod(dirpath, 0o555)
+    for dirpath, _dirnames, _ in os.walk(dest, topdown=False):
+        os.chmod(dirpath, 0o555)  # noqa: S103 - read-only like /var/task, readable by the child
 
 
 def _make_writable(path: Path) -> None:
-    for dirpath, dirnames, filenames in os.walk(path):
-        os.chmod(dirpath, 0o755)
+    for dirpath, _dirnames, _filenames in os.walk(path):
+        os.chmod(dirpath, 0o755)  # noqa: S103 - writable again by us, to delete it
 
 
 def layer_python_paths(opt: Path) -> List[str]:

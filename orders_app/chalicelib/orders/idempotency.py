@@ -10,12 +10,15 @@ import datetime as dt
 import threading
 from typing import Any, Callable, Dict, Iterator
 
-from aws_lambda_powertools.utilities.idempotency import (BasePersistenceLayer, IdempotencyConfig,
-                                                         idempotent_function)
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError, IdempotencyInconsistentStateError,
-    IdempotencyItemAlreadyExistsError, IdempotencyItemNotFoundError,
-    IdempotencyPersistenceLayerError, IdempotencyValidationError)
+    IdempotencyAlreadyInProgressError,
+    IdempotencyInconsistentStateError,
+    IdempotencyItemAlreadyExistsError,
+    IdempotencyItemNotFoundError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
 
@@ -87,7 +90,10 @@ class InMemoryPersistenceLayer(BasePersistenceLayer):
         now = dt.datetime.now().timestamp()
         with self._lock:
             old = self.records.get(data_record.idempotency_key)
-            replaceable = (old is None or old.expiry_timestamp < int(now) or (
+            if old is None:
+                self.records[data_record.idempotency_key] = data_record
+                return
+            replaceable = ((old.expiry_timestamp or 0) < int(now) or (
                 old.status == STATUS_CONSTANTS["INPROGRESS"] and old.in_progress_expiry_timestamp is not None
                 and old.in_progress_expiry_timestamp < int(now * 1000)))
             if replaceable:

@@ -17,8 +17,18 @@ from typing import Any, Dict, Mapping, Tuple, Union
 from chalicelib.shared.caller import Caller
 from chalicelib.shared.errors import ValidationFailed
 from chalicelib.shared.jsonutil import dumps
-from chalicelib.shared.schema import (NONBLANK_TEXT, AnyOf, Array, Enum, Integer, Invalid, Number, Object, Required,
-                                      String)
+from chalicelib.shared.schema import (
+    NONBLANK_TEXT,
+    AnyOf,
+    Array,
+    Enum,
+    Integer,
+    Invalid,
+    Number,
+    Object,
+    Required,
+    String,
+)
 
 PLACED = "PLACED"
 ACKNOWLEDGED = "ACKNOWLEDGED"

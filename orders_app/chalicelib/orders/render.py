@@ -4,7 +4,7 @@ stored document in that order, and deploy/codegen/openapi.py describes the respo
 and `ORDER_LIST.json_schema()`. `format_time` writes its times (TIME describes them).
 """
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 from chalicelib.shared.schema import Array, Enum, Object, Required, Text
 
@@ -35,7 +35,7 @@ def order(document: Mapping[str, Any]) -> Dict[str, Any]:
     return ORDER.in_order(document, sort_rest=True)
 
 
-def order_list(documents: List[Mapping[str, Any]], next_token: Optional[str]) -> Dict[str, Any]:
+def order_list(documents: Sequence[Mapping[str, Any]], next_token: Optional[str]) -> Dict[str, Any]:
     """GET /orders: one page of the caller's orders, and `nextToken` only when more may follow."""
     body: Dict[str, Any] = {"orders": [order(document) for document in documents]}
     if next_token is not None:

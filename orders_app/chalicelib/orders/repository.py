@@ -141,7 +141,7 @@ def _failed_condition_item(exc: ClientError) -> Optional[Dict[str, Any]]:
     """The old item returned with a ConditionalCheckFailedException, or None."""
     if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
         return None
-    item = exc.response.get("Item")  # type: ignore[typeddict-item]
+    item = exc.response.get("Item")
     return from_item(item) if item else None
 
 

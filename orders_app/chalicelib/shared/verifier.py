@@ -22,7 +22,6 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-
 from .claims import groups_from_claim
 
 MAX_TOKEN_LENGTH = 8192
@@ -34,8 +33,8 @@ def _jwt() -> Any:
     code as its authorizer but never verifies a token, and the import costs ~30 ms of cold start."""
     global _pyjwt
     if _pyjwt is None:
-        import jwt  # noqa: PLC0415
-        import jwt.algorithms  # noqa: PLC0415,F401
+        import jwt
+        import jwt.algorithms
         _pyjwt = jwt
     return _pyjwt
 
@@ -193,10 +192,10 @@ class CognitoVerifier:
 
     def _identity(self, claims: Dict[str, Any]) -> Identity:
         token_use = claims.get("token_use")
-        if token_use == "id":
+        if token_use == "id":  # noqa: S105 - a claim's value, not a secret
             if claims.get("aud") != self.client_id:
                 raise TokenError("wrong_audience")
-        elif token_use == "access" and self.allow_access_tokens:
+        elif token_use == "access" and self.allow_access_tokens:  # noqa: S105 - likewise
             if claims.get("client_id") != self.client_id:
                 raise TokenError("wrong_client")
         else:

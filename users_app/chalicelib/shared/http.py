@@ -4,14 +4,20 @@ where exceptions become HTTP responses (`error_response`, applied to every view 
 """
 import functools
 import logging
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
-from botocore.exceptions import (BotoCoreError, ClientError, ConnectionClosedError,
-                                 ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError)
-from chalice import Response
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+from chalice import Chalice, Response
+from chalice.app import Request
 
-from .errors import (ApiError, BadRequest, PayloadTooLarge, ServiceUnavailable,
-                     UnsupportedMediaType, error_body)
+from .errors import ApiError, BadRequest, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType, error_body
 from .jsonutil import JsonError, dumps, loads_strict
 
 JSON_TYPE = "application/json"
@@ -26,8 +32,16 @@ _UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, 
 _log = logging.getLogger(__name__)
 
 
+def current_request(app: Chalice) -> Request:
+    """The request a view is serving (Chalice types `current_request` Optional: None outside a request)."""
+    request = app.current_request
+    if request is None:
+        raise RuntimeError("current_request is only set while a view runs")
+    return request
+
+
 def json_response(body: Any, status: int = 200, headers: Optional[Mapping[str, str]] = None) -> Response:
-    all_headers = {"Content-Type": JSON_TYPE}
+    all_headers: Dict[str, Union[str, List[str]]] = {"Content-Type": JSON_TYPE}
     if headers:
         all_headers.update(headers)
     return Response(body=dumps(body), status_code=status, headers=all_headers)

@@ -61,7 +61,7 @@ def authorize(verifier: CognitoVerifier, token: str, method_arn: str, admin_grou
     except TokenError as exc:
         logger.info("authorizer denied", extra={"reason": exc.reason})
         raise Exception("Unauthorized") from None  # noqa: TRY002 - the exact signal API Gateway expects
-    except Exception:  # noqa: BLE001 - a bug must not become an AUTHORIZER_FAILURE or leak
+    except Exception:  # a bug must not become an AUTHORIZER_FAILURE or leak
         logger.exception("authorizer failed unexpectedly", extra={"reason": "internal_error"})
         raise Exception("Unauthorized") from None  # noqa: TRY002
     admin = is_admin(identity, admin_group)
@@ -69,4 +69,5 @@ def authorize(verifier: CognitoVerifier, token: str, method_arn: str, admin_grou
     if not admin and not is_valid_userid(identity.sub):
         logger.info("authorizer denied", extra={"reason": "unusable_sub"})
         return _deny_all(method_arn, identity.sub)
-    return AuthResponse(routes=allowed_routes(identity, admin_group), principal_id=identity.sub, context=context)
+    routes: List[Union[str, AuthRoute]] = list(allowed_routes(identity, admin_group))
+    return AuthResponse(routes=routes, principal_id=identity.sub, context=context)

@@ -2,8 +2,7 @@
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from chalicelib.shared.settings import (SettingsError, env_bool, env_float, env_int, env_optional,
-                                        env_str)
+from chalicelib.shared.settings import SettingsError, env_bool, env_float, env_int, env_optional, env_str
 
 
 @dataclass(frozen=True)
