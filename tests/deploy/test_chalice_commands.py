@@ -19,7 +19,7 @@ import pytest
 
 from deploy.local.processes import free_port
 from deploy.project import APP_DIRS as APPS, ROOT, stage_env
-from tests.deploy.emulated_account import moto_account
+from tests.support.emulated_account import moto_account
 
 CHALICE = str(Path(sys.executable).with_name("chalice"))
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",

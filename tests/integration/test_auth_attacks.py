@@ -1,7 +1,7 @@
 """Authentication and authorization attacks on every route of both APIs, over HTTP (README.md,
 "What the test suite proves": "Attacks").
 
-Table-driven: every token attack in `tests.attacks.forged_tokens` (each invalid in exactly one
+Table-driven: every token attack in `tests.support.attacks.forged_tokens` (each invalid in exactly one
 way), no token, oversized and non-ASCII Authorization headers, and admin-group look-alikes in
 otherwise VALID tokens (signed with moto's key, which the local stack trusts). Each must get a
 401 (403 for a valid non-admin on an admin route; a JSON 413/431 for an oversized header), never
@@ -22,7 +22,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 import requests
 
-from tests import attacks
+from tests.support import attacks
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests import attacks
+from tests.support import attacks
 
 pytestmark = pytest.mark.integration
 

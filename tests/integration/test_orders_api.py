@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional
 import pytest
 import requests
 
-from tests.apps import app_module, use_app
+from tests.support.apps import app_module, use_app
 from tests.unit.orders.conftest import ENV
 from tests.unit.orders.test_repository_contract import RepositoryContract
 

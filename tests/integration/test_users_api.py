@@ -9,7 +9,7 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
-from tests.apps import app_module
+from tests.support.apps import app_module
 from tests.unit.users.repository_contract import RepositoryContract
 from tests.unit.users.support import load_users_app
 

@@ -7,8 +7,8 @@ import pytest
 
 from chalicelib_shared.verifier import CognitoVerifier, JwksCache
 from deploy.local.strict import StrictTestClient
-from tests import jwtkit
-from tests.apps import app_dir, app_module, use_app
+from tests.support import tokens
+from tests.support.apps import app_dir, app_module, use_app
 
 ENV = {
     "ORDERS_TABLE": "orders-local",
@@ -61,7 +61,7 @@ def order_body(order_id: str = "order-1", **overrides: Any) -> Dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def orders() -> SimpleNamespace:
-    """The orders app's modules (loaded through tests.apps)."""
+    """The orders app's modules (loaded through tests.support.apps)."""
     app = use_app("orders_app", ENV)
     return SimpleNamespace(
         app=app,
@@ -153,10 +153,10 @@ def api(orders, repo, clock, store):
     service runs over in-memory storage and the fake clock."""
     use_app("orders_app")
     orders.app.root.install(orders.app.compose(repo=repo, clock=clock, idempotency_store=store))
-    fetch = jwtkit.fake_fetch(jwtkit.jwks_bytes())
-    verifier = CognitoVerifier(jwtkit.ISSUER, jwtkit.CLIENT_ID, keys=JwksCache("http://keys.invalid/jwks", fetch=fetch))
+    fetch = tokens.fake_fetch(tokens.jwks_bytes())
+    verifier = CognitoVerifier(tokens.ISSUER, tokens.CLIENT_ID, keys=JwksCache("http://keys.invalid/jwks", fetch=fetch))
     return StrictTestClient(orders.app.app, verifier, project_dir=app_dir("orders_app"))
 
 
 def auth(sub: str = "user-a", groups: Any = None) -> Dict[str, str]:
-    return {"Authorization": jwtkit.token(sub=sub, groups=groups), "Content-Type": "application/json"}
+    return {"Authorization": tokens.token(sub=sub, groups=groups), "Content-Type": "application/json"}

@@ -4,7 +4,7 @@ from typing import Any, Optional
 
 from botocore.exceptions import ClientError
 
-from tests.apps import app_module
+from tests.support.apps import app_module
 
 
 class ConditionFailsClient:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests import jwtkit
+from tests.support import tokens
 from tests.unit.orders.conftest import auth, order_body
 
 ROUTES = [("POST", "/orders"), ("GET", "/orders"), ("GET", "/orders/order-1"), ("PUT", "/orders/order-1"),
@@ -33,8 +33,8 @@ def assert_error(response, status, code=None):
 
 @pytest.mark.parametrize("method, path", ROUTES)
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "not-a-jwt"},
-                                     {"Authorization": jwtkit.token(key="other")},
-                                     {"Authorization": jwtkit.token(exp=1)}])
+                                     {"Authorization": tokens.token(key="other")},
+                                     {"Authorization": tokens.token(exp=1)}])
 def test_every_route_needs_a_valid_token(api, method, path, headers):
     assert_error(call(api, method, path, {"x": 1}, headers), 401)
 

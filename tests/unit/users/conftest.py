@@ -4,7 +4,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.apps import app_dir, app_module, use_app
+from tests.support.apps import app_dir, app_module, use_app
 from tests.unit.users import tokens
 from tests.unit.users.support import FakeClock, load_users_app
 

@@ -3,7 +3,7 @@ import os
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from tests.apps import use_app
+from tests.support.apps import use_app
 from tests.unit.users import tokens
 
 # Everything the users app reads, explicit, so another app's tests cannot leak values in.

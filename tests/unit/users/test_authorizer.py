@@ -142,7 +142,7 @@ def test_only_the_api_function_pays_for_boto3_and_the_tracer(handler: str) -> No
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    from tests.apps import app_dir
+    from tests.support.apps import app_dir
     from tests.unit.users.support import ENV
 
     class Jwks(BaseHTTPRequestHandler):

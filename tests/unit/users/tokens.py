@@ -1,8 +1,8 @@
-"""The users tests' view of tests/jwtkit.py: real RS256 Cognito-like tokens signed by a key made
+"""The users tests' view of tests/support/tokens.py: real RS256 Cognito-like tokens signed by a key made
 for the test run, and a verifier that fetches its JWKS through a fake fetch (no network)."""
 from typing import Any, Iterable, Optional
 
-from tests import jwtkit
+from tests.support import tokens as jwtkit
 
 ISSUER = jwtkit.ISSUER
 CLIENT_ID = jwtkit.CLIENT_ID

@@ -1,11 +1,11 @@
 """Run one packaged Lambda function the way Lambda does, offline, and collect the EMF metrics it emits.
 
-Parent side (`emitted_series`): starts `python -m tests.deploy.emf_runner <app dir> <handler>` in a fresh
+Parent side (`emitted_series`): starts `python -m tests.support.emf_runner <app dir> <handler>` in a fresh
 process (settings and the metrics namespace are parsed at import) with the function's environment from the
 packaged template, Lambda's own variables and fake credentials; reads the EMF lines (JSON objects with an
 `_aws` key) from its stdout.
 
-Child side (`main`): loads the app through tests/apps.py, swaps in the in-memory fakes through the
+Child side (`main`): loads the app through tests/support/apps.py, swaps in the in-memory fakes through the
 composition root, and calls the handler as Lambda would: the Chalice app object with API Gateway proxy
 events for every route (exiting non-zero if a route was not driven or did not answer 200), or the TOKEN
 authorizer with TOKEN events. Nothing reaches AWS: every endpoint points at a closed local port.
@@ -61,7 +61,7 @@ def _json_object(line: str) -> Optional[Dict[str, Any]]:
 
 
 def emitted_series(app_dir: str, handler: str, env: Mapping[str, str]) -> Set[Series]:
-    proc = subprocess.run([sys.executable, "-m", "tests.deploy.emf_runner", app_dir, handler], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "tests.support.emf_runner", app_dir, handler], cwd=ROOT,
                           env=dict(env), capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise AssertionError(f"{app_dir} {handler}: the runner failed (exit {proc.returncode}):\n"
@@ -126,12 +126,12 @@ def app_routes(chalice_app: Any) -> Set[Tuple[str, str]]:
 
 
 def verifier_for(app: Any) -> Any:
-    """The app's own verifier class, configured from its settings, with a JWKS of tests/jwtkit.py's key."""
-    from tests import jwtkit
-    from tests.apps import app_module
+    """The app's own verifier class, configured from its settings, with a JWKS of tests/support/tokens.py's key."""
+    from tests.support import tokens
+    from tests.support.apps import app_module
 
     verifier = app_module("users_app", "chalicelib.shared.verifier")
-    keys = verifier.JwksCache(app.settings.jwks_url, fetch=jwtkit.fake_fetch(jwtkit.jwks_bytes()))
+    keys = verifier.JwksCache(app.settings.jwks_url, fetch=tokens.fake_fetch(tokens.jwks_bytes()))
     return verifier.CognitoVerifier(app.settings.issuer, app.settings.app_client_id, keys=keys)
 
 
@@ -141,14 +141,14 @@ def token_event(token: str) -> Dict[str, str]:
 
 
 def admin_token(app: Any, sub: str) -> str:
-    from tests import jwtkit
-    return jwtkit.token(sub=sub, groups=[app.settings.admin_group])
+    from tests.support import tokens
+    return tokens.token(sub=sub, groups=[app.settings.admin_group])
 
 
 def drive_users_authorizer(app: Any) -> None:
-    from tests import jwtkit
+    from tests.support import tokens
     app.root.install(app.compose(verifier=verifier_for(app)))
-    for token, sub in ((admin_token(app, "emf-admin"), "emf-admin"), (jwtkit.token(sub="emf-user"), "emf-user")):
+    for token, sub in ((admin_token(app, "emf-admin"), "emf-admin"), (tokens.token(sub="emf-user"), "emf-user")):
         policy = app.users_authorizer(token_event(token), LambdaContext())
         if policy.get("principalId") != sub:
             raise RunnerError(f"the authorizer did not allow {sub}: {policy}")
@@ -162,7 +162,7 @@ def drive_users_authorizer(app: Any) -> None:
 
 
 def drive_users_api(app: Any) -> None:
-    from tests.apps import app_module
+    from tests.support.apps import app_module
     repository = app_module("users_app", "chalicelib.users.repository")
     auth = app_module("users_app", "chalicelib.users.auth")
     app.root.install(app.compose(repo=repository.InMemoryUsersRepository()))
@@ -183,8 +183,8 @@ def drive_users_api(app: Any) -> None:
 
 def cognito_claims(sub: str, groups: List[str]) -> Dict[str, Any]:
     """`requestContext.authorizer` behind a Cognito authorizer: claims as strings, groups comma-joined."""
-    from tests import jwtkit
-    claims = {name: str(value) for name, value in jwtkit.claims(sub=sub).items()}
+    from tests.support import tokens
+    claims = {name: str(value) for name, value in tokens.claims(sub=sub).items()}
     if groups:
         claims["cognito:groups"] = ",".join(groups)
     return {"claims": claims}
@@ -197,7 +197,7 @@ def order(order_id: str) -> Dict[str, Any]:
 
 
 def drive_orders_api(app: Any) -> None:
-    from tests.apps import app_module
+    from tests.support.apps import app_module
     repository = app_module("orders_app", "chalicelib.orders.repository")
     idempotency = app_module("orders_app", "chalicelib.orders.idempotency")
     app.root.install(app.compose(repo=repository.InMemoryOrdersRepository(),
@@ -223,11 +223,11 @@ DRIVERS: Dict[Tuple[str, str], Callable[[Any], None]] = {
 
 
 def main(argv: List[str]) -> int:
-    from tests.apps import use_app
+    from tests.support.apps import use_app
     app_dir, handler = argv
     driver = DRIVERS.get((app_dir, handler))
     if driver is None:
-        print(f"no driver for {app_dir} {handler}: add one to tests/deploy/emf_runner.py", file=sys.stderr)
+        print(f"no driver for {app_dir} {handler}: add one to tests/support/emf_runner.py", file=sys.stderr)
         return 2
     try:
         driver(use_app(app_dir))
