@@ -30,7 +30,7 @@ import pytest
 import requests
 
 from deploy.local.stack import Stack
-from tests.integration.conftest import StackHandle, handle_for, start_local_stack
+from tests.support.stack import StackHandle, handle_for, start_local_stack
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ import pytest
 from deploy.local.stack import Stack
 from deploy.project import stage_env
 from tests.integration.test_orders_api import idempotency_key
-from tests.integration.conftest import StackHandle
+from tests.support.stack import StackHandle
 from tests.integration.test_concurrency import (Call, fire, frozen, order_body, send, start_special_stack,
                                                 stored)
 

@@ -19,7 +19,7 @@ import requests
 from deploy.local import cognito
 from deploy.local.processes import free_port
 from deploy.project import ROOT
-from tests.integration.conftest import StackHandle, start_local_stack
+from tests.support.stack import StackHandle, start_local_stack
 
 pytestmark = pytest.mark.integration
 
