@@ -63,7 +63,7 @@ def test_every_module_is_precompiled_with_unchecked_hash(pkg: Package, artifact:
             assert pyc_flags(zf.read(pyc)) == 0b01, f"{pyc} is not an unchecked-hash pyc"
 
 
-# Test aids that once shipped: the tests keep them now (tests/unit/orders/conftest.py's failable store,
+# Test aids that once shipped: the tests keep them now (tests/support/idempotency.py's failable store,
 # seeding `repo.items`) and the local stack holds creates itself (deploy/local/create_delay.py).
 TEST_AIDS = ("fail_with", "put_raw", "LOCAL_CREATE_DELAY", "create_delay")
 

@@ -11,8 +11,7 @@ from typing import Any, Dict, List, Optional
 import pytest
 import requests
 
-from tests.support.apps import app_module, use_app
-from tests.unit.orders.conftest import ENV
+from tests.support.apps import app_module, load_app
 from tests.unit.orders.test_repository_contract import RepositoryContract
 
 pytestmark = pytest.mark.integration
@@ -324,7 +323,7 @@ def test_concurrent_identical_creates_make_one_order(stack, owner, local_stack_o
 class TestDynamoRepository(RepositoryContract):
     @pytest.fixture
     def repo(self, stack, local_stack_only):
-        use_app("orders_app", ENV)
+        load_app("orders_app")
         repository = app_module("orders_app", "chalicelib.orders.repository")
         return repository.DynamoOrdersRepository(stack.ddb, stack.table("OrdersTable"))
 
@@ -337,7 +336,7 @@ class _Context:
 
 
 def test_round_trips_per_operation(stack, local_stack_only):
-    use_app("orders_app", ENV)
+    load_app("orders_app")
     service_mod = app_module("orders_app", "chalicelib.orders.service")
     models = app_module("orders_app", "chalicelib.orders.models")
     repository = app_module("orders_app", "chalicelib.orders.repository")

@@ -9,9 +9,8 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
-from tests.support.apps import app_module
+from tests.support.apps import app_module, load_app
 from tests.unit.users.repository_contract import RepositoryContract
-from tests.unit.users.support import load_users_app
 
 pytestmark = pytest.mark.integration
 
@@ -209,7 +208,7 @@ def test_logs_hold_no_tokens_or_personal_data(users: str, stack: Any, local_stac
 class TestDynamoRepository(RepositoryContract):
     @pytest.fixture
     def repository_module(self) -> Any:
-        load_users_app()
+        load_app("users_app")
         return app_module("users_app", "chalicelib.users.repository")
 
     @pytest.fixture

@@ -17,10 +17,9 @@ import sys
 import uuid
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
-from deploy.project import ROOT
+from deploy.project import REGION, ROOT
+from tests.support.lambda_context import ACCOUNT, FakeLambdaContext
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
 UNREACHABLE = "http://127.0.0.1:9"  # any AWS call fails at once instead of leaving the machine
 Series = Tuple[str, str, frozenset]
 
@@ -71,20 +70,9 @@ def emitted_series(app_dir: str, handler: str, env: Mapping[str, str]) -> Set[Se
 
 # ---------------------------------------------------------------- child side
 
-class LambdaContext:
-    """The attributes of Lambda's context object the apps and Powertools read."""
-
-    def __init__(self) -> None:
-        self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
-        self.function_version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
-        self.memory_limit_in_mb = int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
-        self.log_stream_name = "2024/01/01/[$LATEST]emfrunner"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 9000
+def lambda_context() -> FakeLambdaContext:
+    """The context Lambda passes this function (its AWS_LAMBDA_* variables are in the environment)."""
+    return FakeLambdaContext.from_environment(remaining_ms=9000)
 
 
 class RunnerError(Exception):
@@ -113,7 +101,7 @@ def drive(handler: Callable[[Dict[str, Any], Any], Dict[str, Any]], routes: Iter
           calls: List[Call]) -> None:
     """Invoke `handler` once per call; every call must answer 200 and every route must be called."""
     for method, resource, params, body, authorizer in calls:
-        response = handler(proxy_event(method, resource, params, body, authorizer), LambdaContext())
+        response = handler(proxy_event(method, resource, params, body, authorizer), lambda_context())
         if response["statusCode"] != 200:
             raise RunnerError(f"{method} {resource} answered {response['statusCode']}: {response['body']}")
     missed = set(routes) - {(method, resource) for method, resource, *_ in calls}
@@ -149,11 +137,11 @@ def drive_users_authorizer(app: Any) -> None:
     from tests.support import tokens
     app.root.install(app.compose(verifier=verifier_for(app)))
     for token, sub in ((admin_token(app, "emf-admin"), "emf-admin"), (tokens.token(sub="emf-user"), "emf-user")):
-        policy = app.users_authorizer(token_event(token), LambdaContext())
+        policy = app.users_authorizer(token_event(token), lambda_context())
         if policy.get("principalId") != sub:
             raise RunnerError(f"the authorizer did not allow {sub}: {policy}")
     try:
-        app.users_authorizer(token_event("not-a-token"), LambdaContext())
+        app.users_authorizer(token_event("not-a-token"), lambda_context())
     except Exception as exc:  # noqa: BLE001 - Lambda reports the raised error to API Gateway
         if str(exc) != "Unauthorized":
             raise
@@ -190,14 +178,9 @@ def cognito_claims(sub: str, groups: List[str]) -> Dict[str, Any]:
     return {"claims": claims}
 
 
-def order(order_id: str) -> Dict[str, Any]:
-    return {"orderId": order_id, "restaurantId": 1, "totalAmount": 19.97,
-            "orderItems": [{"id": 1, "name": "Spaghetti", "price": 9.99, "quantity": 1},
-                           {"id": 2, "name": "Pizza - SMALL", "price": 4.99, "quantity": 2}]}
-
-
 def drive_orders_api(app: Any) -> None:
     from tests.support.apps import app_module
+    from tests.support.orders import order_body
     repository = app_module("orders_app", "chalicelib.orders.repository")
     idempotency = app_module("orders_app", "chalicelib.orders.idempotency")
     app.root.install(app.compose(repo=repository.InMemoryOrdersRepository(),
@@ -205,12 +188,12 @@ def drive_orders_api(app: Any) -> None:
     user, admin = cognito_claims("emf-user", []), cognito_claims("emf-admin", [app.settings.admin_group])
     first, second = {"orderId": "emf-order-1"}, {"orderId": "emf-order-2"}
     drive(app.app, app_routes(app.app), [
-        ("POST", "/orders", {}, order(first["orderId"]), user),
+        ("POST", "/orders", {}, order_body(first["orderId"]), user),
         ("GET", "/orders", {}, None, user),
         ("GET", "/orders/{orderId}", first, None, user),
         ("PUT", "/orders/{orderId}", first, {"totalAmount": 12.5}, user),
         ("DELETE", "/orders/{orderId}", first, None, user),
-        ("POST", "/orders", {}, order(second["orderId"]), user),
+        ("POST", "/orders", {}, order_body(second["orderId"]), user),
         ("POST", "/orders/{orderId}/acknowledge", second, {"userId": "emf-user"}, admin),
     ])
 

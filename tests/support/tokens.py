@@ -1,9 +1,15 @@
-"""Real RS256 tokens for tests: a test key pair, its JWKS, and Cognito-shaped claims."""
+"""Real RS256 tokens for tests: a test key pair, its JWKS, Cognito-shaped claims, and a verifier
+that fetches that JWKS through a fake fetch (no network).
+
+`token(...)` signs any claims (`claims(...)` builds Cognito ID-token claims); `id_token(subject, groups)`
+is the short form the users tests use (an e-mail per subject; `foreign_key` signs with a key the JWKS
+does not hold, under the real kid); `auth_headers(sub)` is what a JSON request from `sub` sends.
+"""
 import json
 import time
 import uuid
 from functools import lru_cache
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -14,6 +20,7 @@ POOL_ID = "us-east-1_TestPool1"
 CLIENT_ID = "testclient123"
 ISSUER = f"https://cognito-idp.{REGION}.amazonaws.com/{POOL_ID}"
 KID = "test-kid-1"
+ADMIN_GROUP = "apiAdmins"
 
 
 @lru_cache(maxsize=4)
@@ -63,12 +70,42 @@ def token(payload: Optional[Dict[str, Any]] = None, key: str = "main", kid: str 
     return jwt.encode(body, private_key(key), algorithm="RS256", headers={"kid": kid, **(headers or {})})
 
 
-def fake_fetch(document: bytes):
-    """A JwksCache fetch function that serves `document` and counts calls."""
-    calls = []
+def id_token(subject: str, groups: Optional[Iterable[str]] = None, *, foreign_key: bool = False,
+             **overrides: Any) -> str:
+    """An ID token for `subject`; `overrides` replace claims (None removes one); `foreign_key`
+    signs with a key the JWKS does not hold, under the real kid."""
+    body = claims(sub=subject, groups=None if groups is None else list(groups), email=f"{subject}@example.com")
+    body.update(overrides)
+    return token(payload={k: v for k, v in body.items() if v is not None}, key="attacker" if foreign_key else "main")
 
+
+def auth_headers(sub: str = "user-a", groups: Any = None) -> Dict[str, str]:
+    """The headers of a JSON request from `sub` (a fresh `token`; "user-a" is the orders tests' caller)."""
+    return {"Authorization": token(sub=sub, groups=groups), "Content-Type": "application/json"}
+
+
+class FakeFetch:
+    """A JwksCache fetch function that serves `document` and records the URLs it was asked for."""
+
+    def __init__(self, document: bytes) -> None:
+        self.document = document
+        self.calls: List[str] = []
+
+    def __call__(self, url: str, timeout: float) -> bytes:
+        self.calls.append(url)
+        return self.document
+
+
+def fake_fetch(document: bytes) -> FakeFetch:
+    return FakeFetch(document)
+
+
+def verifier(verifier_cls: Any, cache_cls: Any, fail: bool = False) -> Any:
+    """A CognitoVerifier (the app's own class, passed in) whose JWKS is `jwks_bytes()`; with `fail`
+    every fetch raises, as an unreachable JWKS endpoint does."""
     def fetch(url: str, timeout: float) -> bytes:
-        calls.append(url)
-        return document
-    fetch.calls = calls  # type: ignore[attr-defined]
-    return fetch
+        if fail:
+            raise OSError("JWKS endpoint unreachable")
+        return jwks_bytes()
+    return verifier_cls(ISSUER, CLIENT_ID, keys=cache_cls("http://jwks.invalid/jwks.json", fetch=fetch))
+

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from deploy.local import create_delay
-from tests.unit.orders.conftest import auth, order_body
+from tests.support.orders import order_body
+from tests.support.tokens import auth_headers
 
 
 def test_the_create_sleeps_with_its_in_flight_record_written_and_the_order_not_yet(orders, api, repo, store,
@@ -20,20 +21,20 @@ def test_the_create_sleeps_with_its_in_flight_record_written_and_the_order_not_y
     held = []
     monkeypatch.setattr(create_delay.time, "sleep", lambda seconds: held.append(
         (seconds, [record.status for record in store.records.values()], repo.get("user-a", "order-1"))))
-    response = api.http.post("/orders", headers=auth(), body=json.dumps(order_body()).encode())
+    response = api.http.post("/orders", headers=auth_headers(), body=json.dumps(order_body()).encode())
     assert response.status_code == 200, response.body
     assert held == [(0.25, ["INPROGRESS"], None)]
     assert [record.status for record in store.records.values()] == ["COMPLETED"]
-    assert api.http.get("/orders/order-1", headers=auth()).body == response.body
+    assert api.http.get("/orders/order-1", headers=auth_headers()).body == response.body
 
 
 def test_reads_and_changes_are_not_delayed(orders, api, monkeypatch):
     create_delay.install(orders.app, env={"LOCAL_CREATE_DELAY_MS": "250"})
     monkeypatch.setattr(create_delay.time, "sleep", lambda seconds: None)
-    api.http.post("/orders", headers=auth(), body=json.dumps(order_body()).encode())
+    api.http.post("/orders", headers=auth_headers(), body=json.dumps(order_body()).encode())
     monkeypatch.setattr(create_delay.time, "sleep", lambda seconds: pytest.fail("slept outside a create"))
     for method, path in (("GET", "/orders/order-1"), ("GET", "/orders"), ("DELETE", "/orders/order-1")):
-        assert api.http.request(method, path, headers=auth(), body=b"").status_code == 200
+        assert api.http.request(method, path, headers=auth_headers(), body=b"").status_code == 200
 
 
 @pytest.mark.parametrize("env", [{}, {"LOCAL_CREATE_DELAY_MS": ""}, {"LOCAL_CREATE_DELAY_MS": "0"}])

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.unit.orders.conftest import caller, order_body
+from tests.support.orders import caller, order_body
 
 
 DROP = object()

@@ -4,7 +4,7 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 
-from tests.support.apps import ROOT
+from deploy.project import ROOT
 
 
 def test_the_openapi_order_schemas_are_the_render_declarations(orders):

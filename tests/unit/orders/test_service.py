@@ -3,14 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.unit.orders.conftest import caller, order_body
-
-
-class Context:
-    """The part of a Lambda context idempotency uses."""
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 5000
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.orders import caller, order_body
 
 
 def new_order(orders, sub="user-a", **overrides):
@@ -19,7 +13,7 @@ def new_order(orders, sub="user-a", **overrides):
 
 
 def create(orders, svc, sub="user-a", **overrides):
-    return svc.create(caller(orders, sub), new_order(orders, sub, **overrides), lambda_context=Context())
+    return svc.create(caller(orders, sub), new_order(orders, sub, **overrides), lambda_context=FakeLambdaContext())
 
 
 def edit(orders, body):
@@ -126,7 +120,7 @@ def test_get_own_order_and_404_for_others_and_missing(orders, svc):
 
 def test_list_pages_only_callers_orders_with_token_only_when_more(orders, svc):
     for i in range(5):
-        create(orders, svc, order_id=None, orderId=f"o-{i}")
+        create(orders, svc, orderId=f"o-{i}")
     create(orders, svc, sub="user-b", orderId="o-9")
     first = svc.list(caller(orders), 2)
     assert [o["orderId"] for o in first["orders"]] == ["o-0", "o-1"] and "nextToken" in first

@@ -10,19 +10,12 @@ from cryptography.hazmat.primitives import serialization
 from chalicelib_shared.claims import groups_from_claim
 from chalicelib_shared.verifier import CognitoVerifier, Identity, JwksCache, KeysUnavailable, TokenError
 from tests.support import tokens
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import FakeMonotonic
 
 
 def make_verifier(document=None, allow_access_tokens=False, clock=None, fetch=None):
     fetch = fetch or tokens.fake_fetch(document or tokens.jwks_bytes())
-    keys = JwksCache("http://keys.invalid/jwks.json", fetch=fetch, clock=clock or Clock())
+    keys = JwksCache("http://keys.invalid/jwks.json", fetch=fetch, clock=clock or FakeMonotonic())
     return CognitoVerifier(tokens.ISSUER, tokens.CLIENT_ID, keys=keys, allow_access_tokens=allow_access_tokens), fetch
 
 
@@ -106,7 +99,7 @@ def test_small_leeway_on_expiry():
 
 
 def test_jwks_is_cached_and_not_refetched_while_fresh():
-    clock = Clock()
+    clock = FakeMonotonic()
     verifier, fetch = make_verifier(clock=clock)
     for _ in range(5):
         verifier.verify(tokens.token())
@@ -117,7 +110,7 @@ def test_jwks_is_cached_and_not_refetched_while_fresh():
 
 
 def test_unknown_kid_refetches_once_then_rate_limits():
-    clock = Clock()
+    clock = FakeMonotonic()
     documents = [tokens.jwks_bytes(), tokens.jwks_bytes("main", "rotated")]
 
     def fetch(url, timeout):
@@ -146,7 +139,7 @@ def test_cold_cache_with_unreachable_jwks_is_keys_unavailable():
 
 
 def test_warm_cache_survives_jwks_outage():
-    clock = Clock()
+    clock = FakeMonotonic()
     state = {"down": False}
 
     def fetch(url, timeout):
