@@ -6,7 +6,9 @@ stack.table("OrdersTable"), stack.new_user(admin=False) -> User(email, password,
 access_token), stack.server_output("users_app" | "orders_app").
 
 `start_local_stack(...)` runs deploy.local.stack's `Stack` (the code behind `make dev`) on free
-ports. The session's shared stack is the `stack` fixture (tests/support/fixtures.py).
+ports; `start_special_stack(...)` is the same for a module that needs its own settings (workers,
+persistence, LOCAL_CREATE_DELAY_MS). The session's shared stack is the `stack` fixture
+(tests/support/fixtures.py).
 """
 import uuid
 from dataclasses import dataclass
@@ -136,3 +138,9 @@ def _read(path: Path) -> str:
     except FileNotFoundError:
         return ""
 
+
+def start_special_stack(state_dir: Path, workers: int, persistent: bool,
+                        env: Dict[str, str]) -> Tuple[Stack, StackHandle]:
+    """A stack of a module's own (its caller stops it) and the handle tests use for it."""
+    local = start_local_stack(state_dir, persistent=persistent, workers=workers, app_env=env)
+    return local, handle_for(local)
