@@ -10,9 +10,8 @@ import pytest
 
 from deploy.aws.build_step import BuildError, build_package_dir, check_runtime, runtime_provided
 from deploy.project import ROOT
-from tests.deploy.conftest import Package
+from tests.support.packaging import Package
 
-APP_DIRS = {"users": "users_app", "orders": "orders_app"}
 ZIPS = ("deployment.zip", "layer-deployment.zip")
 # Written independently of deploy/aws/build_step.py: any top-level entry of these distributions.
 RUNTIME_PROVIDED = re.compile(
@@ -32,7 +31,7 @@ def pyc_flags(data: bytes) -> int:
 
 
 def test_vendored_shared_code_is_inside_the_deployment_zip(pkg: Package) -> None:
-    shared = ROOT / APP_DIRS[pkg.app] / "chalicelib" / "shared"
+    shared = pkg.project.path / "chalicelib" / "shared"
     with zipfile.ZipFile(pkg.dir / "deployment.zip") as zf:
         for source in sorted(shared.glob("*.py")):
             assert zf.read(f"chalicelib/shared/{source.name}") == source.read_bytes(), source.name

@@ -13,13 +13,12 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 import pytest
 
 from tests.support import tokens
-from tests.deploy.conftest import Package
 from tests.support.emf_runner import emf_series, emitted_series, lambda_environment
 from tests.support.metric_check import (FUNCTION_TYPES, Facts, Series, canonical, custom_problems,
                                        custom_references, of_types, references, resolver, target,
                                        template_problems, token)
+from tests.support.packaging import Package
 
-APP_DIRS = {"users": "users_app", "orders": "orders_app"}
 # Physical ids the functions' environment gets for these Refs: tests/support/tokens.py signs for this pool and client.
 STAND_INS = {"UserPool": tokens.POOL_ID, "UserPoolClient": tokens.CLIENT_ID}
 
@@ -81,7 +80,7 @@ def emitted_by_functions(pkg: Package, resolve: Callable[[str], str]) -> Set[Ser
     emitted: Set[Series] = set()
     for name, function in of_types(pkg.template, *FUNCTION_TYPES).items():
         env = function_env(pkg, name, resolve)
-        emitted |= emitted_series(APP_DIRS[pkg.app], function["Properties"]["Handler"], env)
+        emitted |= emitted_series(pkg.project.dir, function["Properties"]["Handler"], env)
     return emitted
 
 
