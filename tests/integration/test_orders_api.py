@@ -1,7 +1,7 @@
 """The orders API over HTTP against the local stack (DynamoDB Local, moto Cognito, the strict
 multi-worker gateway) with real tokens: the workshop's eight orders scenarios, the ownership
-matrix, byte-identical replays, concurrent duplicate creates, the repository contract against
-DynamoDB Local, and DynamoDB round trips per operation."""
+matrix, byte-identical replays, concurrent duplicate creates, and DynamoDB round trips per
+operation. (The repository contract on DynamoDB Local is in tests/contract/test_orders_repository.py.)"""
 import json
 import uuid
 from typing import Any, Dict, List
@@ -16,7 +16,6 @@ from tests.support.idempotency import idempotency_key
 from tests.support.lambda_context import FakeLambdaContext
 from tests.support.orders import order_body
 from tests.support.storage import stored_items
-from tests.unit.orders.test_repository_contract import RepositoryContract
 
 pytestmark = pytest.mark.integration
 
@@ -256,16 +255,6 @@ def test_concurrent_identical_creates_make_one_order(stack, owner, local_stack_o
             overlapped = True
             break
     assert overlapped, "no round had a duplicate in flight: the requests never overlapped"
-
-
-# -- the repository contract against DynamoDB Local ---------------------------------------------
-
-class TestDynamoRepository(RepositoryContract):
-    @pytest.fixture
-    def repo(self, stack, local_stack_only):
-        load_app("orders_app")
-        repository = app_module("orders_app", "chalicelib.orders.repository")
-        return repository.DynamoOrdersRepository(stack.ddb, stack.table("OrdersTable"))
 
 
 # -- DynamoDB round trips per operation (the service over the real DynamoDB Local) -------------

@@ -1,5 +1,6 @@
 """The users API over HTTP against the local stack (DynamoDB Local, moto Cognito, strict gateway),
-with real tokens from the Cognito emulator; plus the repository contract on DynamoDB Local."""
+with real tokens from the Cognito emulator. (The repository contract on DynamoDB Local is in
+tests/contract/test_users_repository.py.)"""
 import uuid
 from decimal import Decimal
 from typing import Any, Dict, Optional
@@ -7,9 +8,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from tests.support.apps import app_module, load_app
 from tests.support.http import assert_error, call
-from tests.unit.users.repository_contract import RepositoryContract
 
 pytestmark = pytest.mark.integration
 
@@ -180,24 +179,3 @@ def test_logs_hold_no_tokens_or_personal_data(api: str, stack: Any, local_stack_
     assert "authorizer denied" in output  # the denial was logged (so the logs were really captured)
     assert name not in output and email not in output
     assert me.id_token not in output and me.id_token.split(".")[1] not in output
-
-
-# --- the repository contract on DynamoDB Local -------------------------------------------------------
-
-class TestDynamoRepository(RepositoryContract):
-    @pytest.fixture
-    def repository_module(self) -> Any:
-        load_app("users_app")
-        return app_module("users_app", "chalicelib.users.repository")
-
-    @pytest.fixture
-    def contract_repo(self, stack: Any, local_stack_only: None, repository_module: Any) -> Any:
-        from deploy.local.tables import table_specs
-        spec = next(s for s in table_specs() if s.logical_id == "UsersTable")
-        kwargs = spec.create_kwargs()
-        kwargs["TableName"] = f"users-contract-{uuid.uuid4().hex[:12]}"
-        stack.ddb.create_table(**kwargs)
-        try:
-            yield repository_module.DynamoUsersRepository(stack.ddb, kwargs["TableName"])
-        finally:
-            stack.ddb.delete_table(TableName=kwargs["TableName"])

@@ -3,17 +3,19 @@
 `StackHandle` wraps a stack's outputs (the keys the CloudFormation stacks output, or
 `.local/outputs.json`): stack.outputs, stack.users_url, stack.orders_url, stack.ddb, stack.idp,
 stack.table("OrdersTable"), stack.new_user(admin=False) -> User(email, password, sub, id_token,
-access_token), stack.server_output("users_app" | "orders_app").
+access_token), stack.scratch_table("UsersTable") (an empty table of that schema, for the
+repository contract), stack.server_output("users_app" | "orders_app").
 
 `start_local_stack(...)` runs deploy.local.stack's `Stack` (the code behind `make dev`) on free
 ports; `start_special_stack(...)` is the same for a module that needs its own settings (workers,
 persistence, LOCAL_CREATE_DELAY_MS). The session's shared stack is the `stack` fixture
 (tests/support/fixtures.py).
 """
+import contextlib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Set, Tuple
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -21,6 +23,7 @@ from botocore.config import Config as BotoConfig
 from deploy.local import cognito
 from deploy.local.processes import free_port
 from deploy.local.stack import Stack, StackConfig
+from deploy.local.tables import table_specs
 from deploy.project import APP_DIRS as APPS
 
 LOGICAL_TABLES = {"UsersTable": ("users", "UsersTable"), "OrdersTable": ("orders", "OrdersTable"),
@@ -69,6 +72,19 @@ class StackHandle:
     def table(self, logical_id: str) -> str:
         section, key = LOGICAL_TABLES[logical_id]
         return self.outputs[section][key]
+
+    @contextlib.contextmanager
+    def scratch_table(self, logical_id: str) -> Iterator[str]:
+        """A new, empty table with `logical_id`'s schema (from the deploy templates) under a unique
+        name, deleted afterwards."""
+        spec = next(s for s in table_specs() if s.logical_id == logical_id)
+        kwargs = spec.create_kwargs()
+        kwargs["TableName"] = f"{logical_id.lower()}-scratch-{uuid.uuid4().hex[:12]}"
+        self.ddb.create_table(**kwargs)
+        try:
+            yield kwargs["TableName"]
+        finally:
+            self.ddb.delete_table(TableName=kwargs["TableName"])
 
     def new_user(self, admin: bool = False) -> User:
         """A fresh confirmed Cognito user (unique email), logged in with USER_PASSWORD_AUTH."""
