@@ -9,7 +9,6 @@ from typing import Dict, List
 import pytest
 
 from deploy.aws.build_step import BuildError, build_package_dir, check_runtime, runtime_provided
-from deploy.project import ROOT
 from tests.support.packaging import Package
 
 ZIPS = ("deployment.zip", "layer-deployment.zip")

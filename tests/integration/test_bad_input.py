@@ -189,7 +189,8 @@ def test_bad_bodies_are_4xx_json(stack: Any, who: Dict[str, Any], route: BodyRou
     for case, (build, content_type, allowed) in BODY_CASES.items():
         raw = build(valid_body(route, who), route.field)
         jobs.append((f"{route.name} [{case}]",
-                     lambda raw=raw, content_type=content_type: http.answer(url, route.method, who=token, raw=raw, content_type=content_type),
+                     lambda raw=raw, content_type=content_type: http.answer(url, route.method, who=token, raw=raw,
+                                                                            content_type=content_type),
                      allowed))
     run_all(jobs)
     # the targets are untouched: the order is still PLACED with its original total
@@ -209,7 +210,8 @@ def test_missing_content_type_is_treated_as_json(stack: Any, who: Dict[str, Any]
                          content_type=None)
     assert problem(route.name, answer, (200, 415)) is None, answer.body
     if route.name.startswith("orders:PUT"):
-        who["order"] = http.answer(stack.orders_url, "GET", f"/orders/{who['order']['orderId']}", who=who["user"]).json()
+        who["order"] = http.answer(stack.orders_url, "GET", f"/orders/{who['order']['orderId']}",
+                                   who=who["user"]).json()
 
 
 # Strings a client may legitimately send: accepted (and stored exactly) or refused with a 400.
@@ -282,12 +284,13 @@ BAD_LIMITS = ["0", "101", "-1", "abc", "1e3", "10" * 20, "", " 5", "5 ", "\uff15
 def test_out_of_range_limits_are_400(stack: Any, who: Dict[str, Any], api: str) -> None:
     url = stack.users_url + "/users" if api == "users" else stack.orders_url + "/orders"
     token = who["admin" if api == "users" else "user"].id_token
-    jobs = [(f"{api} limit={value!r}", lambda value=value: http.answer(url, "GET", who=token, params={"limit": value}), (400,))
-            for value in BAD_LIMITS]
+    jobs = [(f"{api} limit={value!r}", lambda value=value: http.answer(url, "GET", who=token, params={"limit": value}),
+             (400,)) for value in BAD_LIMITS]
     jobs += [(f"{api} limit=100", lambda: http.answer(url, "GET", who=token, params={"limit": "100"}), (200,)),
              (f"{api} limit=1", lambda: http.answer(url, "GET", who=token, params={"limit": "1"}), (200,)),
              (f"{api} repeated limit", lambda: http.answer(url + "?limit=5&limit=500", "GET", who=token), (200, 400)),
-             (f"{api} unknown param", lambda: http.answer(url, "GET", who=token, params={"foo": "\u0000" * 10}), (200, 400))]
+             (f"{api} unknown param", lambda: http.answer(url, "GET", who=token, params={"foo": "\u0000" * 10}),
+              (200, 400))]
     run_all(jobs)
 
 

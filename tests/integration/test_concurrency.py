@@ -95,7 +95,8 @@ def test_50_identical_creates_make_exactly_one_order(h):
     user = h.new_user()
     total = f"{uuid.uuid4().int % 90000 / 100 + 100:.2f}"  # identifies this order's metric line
     order_id = str(uuid.uuid4())
-    calls = [orders_call(h, "POST", "/orders", user.id_token, order_body(order_id, totalAmount=Decimal(total))) for _ in range(50)]
+    body = order_body(order_id, totalAmount=Decimal(total))
+    calls = [orders_call(h, "POST", "/orders", user.id_token, body) for _ in range(50)]
     fire(calls)
 
     assert all(c.response is not None for c in calls), [c.error for c in calls if c.error]
@@ -184,7 +185,8 @@ def test_simultaneous_edit_and_cancel_never_lose_an_update(special, h):
 def test_same_order_id_for_different_users_makes_separate_orders(h):
     users = [h.new_user() for _ in range(WORKERS)]
     order_id = str(uuid.uuid4())
-    bodies = [order_body(order_id, totalAmount=Decimal(f"{10 + i}.25"), restaurantId=100 + i) for i in range(len(users))]
+    bodies = [order_body(order_id, totalAmount=Decimal(f"{10 + i}.25"), restaurantId=100 + i)
+              for i in range(len(users))]
     warm = [orders_call(h, "GET", "/orders?limit=1", u.id_token) for u in users]
     fire(warm)  # token checks warm in every worker, so the creates start together
     calls = [orders_call(h, "POST", "/orders", u.id_token, b) for u, b in zip(users, bodies)]

@@ -314,7 +314,8 @@ def test_a_cancel_whose_first_attempt_timed_out_is_answered_as_what_happened(spe
     hang = app_read_timeout() * 1.4  # longer than one attempt, shorter than two
     outcomes = []
     for _ in range(2):
-        placed = [orders_call(h, "POST", "/orders", user.id_token, order_body(str(uuid.uuid4())))() for _ in range(WORKERS)]
+        placed = [orders_call(h, "POST", "/orders", user.id_token, order_body(str(uuid.uuid4())))()
+                  for _ in range(WORKERS)]
         assert all(p.status == 200 for p in placed)
         cancels = [orders_call(h, "DELETE", f"/orders/{p.json()['orderId']}", user.id_token) for p in placed]
         threads = [threading.Thread(target=c) for c in cancels]

@@ -121,7 +121,7 @@ def test_every_route_for_owner_other_admin_and_anonymous(stack, owner, other, ad
     # reads
     assert_error(call(stack.orders_url, "GET", path), 401)
     assert_error(call(stack.orders_url, "GET", path, who=other), 404, "OrderNotFound")
-    assert_error(call(stack.orders_url, "GET", path, who=admin), 404, "OrderNotFound")  # admins act via acknowledge only
+    assert_error(call(stack.orders_url, "GET", path, who=admin), 404, "OrderNotFound")  # admins only acknowledge
     assert call(stack.orders_url, "GET", path, who=owner).json() == doc
     assert oid not in [o["orderId"] for o in call(stack.orders_url, "GET", "/orders", who=other).json()["orders"]]
     assert_error(call(stack.orders_url, "GET", "/orders"), 401)
@@ -206,7 +206,8 @@ def test_replay_is_byte_identical(stack, owner):
 def test_reused_order_id_with_other_body_is_409(stack, owner):
     order = order_body(str(uuid.uuid4()))
     call(stack.orders_url, "POST", "/orders", order, who=owner)
-    assert_error(call(stack.orders_url, "POST", "/orders", {**order, "totalAmount": 1}, who=owner), 409, "IdempotencyKeyReused")
+    assert_error(call(stack.orders_url, "POST", "/orders", {**order, "totalAmount": 1}, who=owner), 409,
+                 "IdempotencyKeyReused")
 
 
 def test_after_the_idempotency_record_is_gone(stack, owner):

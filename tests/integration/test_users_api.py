@@ -110,7 +110,8 @@ def test_self_registration_and_update_keep_created_at(api: str, stack: Any) -> N
 def test_duplicate_create_is_409_and_keeps_the_original(api: str, people: Any) -> None:
     userid = f"dup-{uuid.uuid4().hex}"
     assert call(api, "POST", "/users", {"name": "First", "userid": userid}, who=people["admin"]).status_code == 200
-    assert_error(call(api, "POST", "/users", {"name": "Second", "userid": userid}, who=people["admin"]), 409, "UserExists")
+    assert_error(call(api, "POST", "/users", {"name": "Second", "userid": userid}, who=people["admin"]), 409,
+                 "UserExists")
     assert call(api, "GET", f"/users/{userid}", who=people["admin"]).json()["name"] == "First"
 
 
@@ -122,8 +123,8 @@ def test_bad_bodies(api: str, people: Any, raw: bytes, status: int) -> None:
 
 
 def test_wrong_content_type_is_415(api: str, people: Any) -> None:
-    assert_error(call(api, "POST", "/users", who=people["admin"], raw=b'{"name": "a"}', headers={"Content-Type": "text/plain"}),
-                 415)
+    assert_error(call(api, "POST", "/users", who=people["admin"], raw=b'{"name": "a"}',
+                      headers={"Content-Type": "text/plain"}), 415)
 
 
 def test_pagination_follows_link_headers(api: str, people: Any) -> None:

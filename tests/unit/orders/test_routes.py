@@ -115,7 +115,8 @@ def test_other_users_order_is_404_like_a_missing_one(api, method, path, body):
     create(api)
     assert_error(call(api, method, path, body, headers=auth_headers("user-b")), 404, "OrderNotFound")
     assert_error(call(api, method, path.replace("order-1", "nope"), body, headers=auth_headers()), 404, "OrderNotFound")
-    bad = assert_error(call(api, method, path.replace("order-1", "bad%20id"), body, headers=auth_headers()), 400, "ValidationError")
+    bad = assert_error(call(api, method, path.replace("order-1", "bad%20id"), body, headers=auth_headers()), 400,
+                       "ValidationError")
     assert bad["Message"] == "The order id in the path is invalid."
     assert bad["Fields"] == {"orderId": "must be 1-64 characters of letters, digits, '-' and '_'"}
 
@@ -140,7 +141,8 @@ def test_acknowledge_admin_only(api):
     admin = auth_headers("admin-1", groups=["apiAdmins"])
     assert_error(call(api, "POST", "/orders/order-1/acknowledge", {"userId": "user-a"}, headers=auth_headers()), 403)
     assert_error(call(api, "POST", "/orders/order-1/acknowledge", {}, headers=auth_headers()), 403)
-    assert_error(call(api, "POST", "/orders/order-1/acknowledge", {"userId": "user-a"}, headers=auth_headers("x", groups=["notapiAdmins"])), 403)
+    assert_error(call(api, "POST", "/orders/order-1/acknowledge", {"userId": "user-a"},
+                      headers=auth_headers("x", groups=["notapiAdmins"])), 403)
     assert_error(call(api, "POST", "/orders/order-1/acknowledge", {"userId": "user-b"}, headers=admin), 404)
     assert_error(call(api, "POST", "/orders/order-1/acknowledge", {}, headers=admin), 400, "ValidationError")
     done = call(api, "POST", "/orders/order-1/acknowledge", {"userId": "user-a"}, headers=admin)

@@ -105,8 +105,8 @@ def test_warm_cache_keeps_verifying_when_jwks_goes_down(mod: Any, repo: Any) -> 
     cache = mod.verifier.JwksCache("http://jwks.invalid", fetch=fetch, ttl=0.0, refetch_interval=0.0)
     verifier = mod.verifier.CognitoVerifier(tokens.ISSUER, tokens.CLIENT_ID, keys=cache)
     mod.app.root.install(mod.app.compose(repo=repo, verifier=verifier))
-    call = lambda: mod.app.users_authorizer({"type": "TOKEN", "authorizationToken": tokens.id_token("u-1"),  # noqa: E731
-                                             "methodArn": ARN}, None)
+    call = lambda: mod.app.users_authorizer(  # noqa: E731
+        {"type": "TOKEN", "authorizationToken": tokens.id_token("u-1"), "methodArn": ARN}, None)
     assert call()["principalId"] == "u-1"
     state["up"] = False
     assert call()["principalId"] == "u-1"  # stale keys beat failing
@@ -157,13 +157,14 @@ def test_only_the_api_function_pays_for_boto3_and_the_tracer(handler: str) -> No
 
     server = HTTPServer(("127.0.0.1", 0), Jwks)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = {"PATH": "/usr/bin:/bin", **TEST_ENV["users_app"], "JWKS_URL": f"http://127.0.0.1:{server.server_port}/jwks.json",
+    env = {"PATH": "/usr/bin:/bin", **TEST_ENV["users_app"],
+           "JWKS_URL": f"http://127.0.0.1:{server.server_port}/jwks.json",
            "_HANDLER": handler, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_EC2_METADATA_DISABLED": "true"}
     try:
         mode = "authorize" if handler == "app.users_authorizer" else "import"
-        proc = subprocess.run([sys.executable, "-c", AS_LAMBDA, mode, tokens.id_token("user-1")], cwd=app_dir("users_app"),
-                              env=env, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run([sys.executable, "-c", AS_LAMBDA, mode, tokens.id_token("user-1")],
+                              cwd=app_dir("users_app"), env=env, capture_output=True, text=True, timeout=60)
     finally:
         server.shutdown()
     assert proc.returncode == 0, proc.stderr

@@ -146,14 +146,16 @@ def test_create_validation_names_fields(client: Any) -> None:
 def test_create_limits(client: Any) -> None:
     ok = call(client, "POST", "/users", {"name": "x" * 256, "userid": "u" * 128}, who=token_of(ADMIN))
     assert ok.status_code == 200
-    assert_error(call(client, "POST", "/users", {"name": "x", "userid": "u" * 129}, who=token_of(ADMIN)), 400, "ValidationError")
+    assert_error(call(client, "POST", "/users", {"name": "x", "userid": "u" * 129}, who=token_of(ADMIN)), 400,
+                 "ValidationError")
     long_email = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 60 + ".com"
     assert len(long_email) > 254
     assert_error(call(client, "POST", "/users", {"name": "x", "email": long_email}, who=token_of(ADMIN)), 400)
 
 
 def test_wrong_content_type_is_415(client: Any) -> None:
-    r = call(client, "POST", "/users", who=token_of(ADMIN), raw=b'{"name": "a"}', headers={"Content-Type": "text/plain"})
+    r = call(client, "POST", "/users", who=token_of(ADMIN), raw=b'{"name": "a"}',
+             headers={"Content-Type": "text/plain"})
     assert_error(r, 415, "UnsupportedMediaType")
 
 
@@ -200,7 +202,8 @@ def test_put_creates_then_updates_preserving_created_at(client: Any, repo: Any, 
 def test_put_rejects_a_different_userid_and_read_only_fields(client: Any, repo: Any) -> None:
     r = call(client, "PUT", f"/users/{OWNER}", {"name": "x", "userid": OTHER}, who=token_of(OWNER))
     assert_error(r, 400, "ValidationError")
-    r = call(client, "PUT", f"/users/{OWNER}", {"name": "x", "createdAt": "1999-01-01T00:00:00+00:00"}, who=token_of(OWNER))
+    r = call(client, "PUT", f"/users/{OWNER}", {"name": "x", "createdAt": "1999-01-01T00:00:00+00:00"},
+             who=token_of(OWNER))
     assert_error(r, 400, "ValidationError")
     assert_error(call(client, "PUT", f"/users/{OWNER}", who=token_of(OWNER), raw=b"[]"), 400, "InvalidJson")
     assert repo.items == {}
@@ -301,7 +304,8 @@ def test_bad_tokens_get_401(client: Any, repo: Any, header: str) -> None:
 
 
 def test_bearer_prefix_and_lookalike_admin_groups(client: Any) -> None:
-    ok = call(client, "GET", "/users", headers={"Authorization": "Bearer " + tokens.id_token(ADMIN, ["x", "apiAdmins"])})
+    ok = call(client, "GET", "/users",
+              headers={"Authorization": "Bearer " + tokens.id_token(ADMIN, ["x", "apiAdmins"])})
     assert ok.status_code == 200  # admin group anywhere in the list
     for groups in (["notapiAdmins"], ["apiAdmins "], ["APIADMINS"], []):
         r = call(client, "GET", "/users", headers={"Authorization": tokens.id_token(ADMIN, groups)})
