@@ -12,7 +12,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Any, Dict, Iterator, List
 
 import boto3
 import pytest
@@ -83,7 +83,7 @@ def account() -> Iterator[str]:
 
 
 def account_inventory(endpoint: str) -> Dict[str, List[str]]:
-    def client(service: str):
+    def client(service: str) -> Any:
         return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
                             aws_access_key_id="testing", aws_secret_access_key="testing")
     return {

@@ -91,7 +91,7 @@ def h(special: Tuple[Stack, StackHandle]) -> StackHandle:
 
 # -- the tests ----------------------------------------------------------------------------------------
 
-def test_50_identical_creates_make_exactly_one_order(h):
+def test_50_identical_creates_make_exactly_one_order(h: StackHandle) -> None:
     user = h.new_user()
     total = f"{uuid.uuid4().int % 90000 / 100 + 100:.2f}"  # identifies this order's metric line
     order_id = str(uuid.uuid4())
@@ -132,7 +132,7 @@ def _place_orders(h: StackHandle, token: str, count: int) -> List[Dict[str, Any]
     return [c.json() for c in calls]
 
 
-def test_simultaneous_edit_and_cancel_never_lose_an_update(special, h):
+def test_simultaneous_edit_and_cancel_never_lose_an_update(special: Tuple[Stack, StackHandle], h: StackHandle) -> None:
     local, _ = special
     user = h.new_user()
     rounds = 30
@@ -182,7 +182,7 @@ def test_simultaneous_edit_and_cancel_never_lose_an_update(special, h):
     print(f"\nedit vs cancel, {rounds} rounds ({overlapped} overlapped in the server): {outcomes}")
 
 
-def test_same_order_id_for_different_users_makes_separate_orders(h):
+def test_same_order_id_for_different_users_makes_separate_orders(h: StackHandle) -> None:
     users = [h.new_user() for _ in range(WORKERS)]
     order_id = str(uuid.uuid4())
     bodies = [order_body(order_id, totalAmount=Decimal(f"{10 + i}.25"), restaurantId=100 + i)

@@ -147,7 +147,8 @@ def create_until_done(h: StackHandle, token: str, body: Dict[str, Any], deadline
 
 # -- a create that crashes mid-way ---------------------------------------------------------------------
 
-def test_crashed_create_is_in_flight_until_its_lambda_time_runs_out_then_a_retry_succeeds(special, h):
+def test_crashed_create_is_in_flight_until_its_lambda_time_runs_out_then_a_retry_succeeds(
+        special: Tuple[Stack, StackHandle], h: StackHandle) -> None:
     local, _ = special
     user = h.new_user()
     order_id = str(uuid.uuid4())
@@ -241,7 +242,8 @@ class Traffic:
             thread.join(30)
 
 
-def test_dynamodb_hang_fails_fast_with_503_and_recovers_without_restart(special, h):
+def test_dynamodb_hang_fails_fast_with_503_and_recovers_without_restart(special: Tuple[Stack, StackHandle],
+                                                                        h: StackHandle) -> None:
     local, _ = special
     users = [h.new_user() for _ in range(WORKERS)]  # one client per worker: no request waits in a queue
     for user in users:  # each user's own record exists before the fault
@@ -304,7 +306,8 @@ def app_read_timeout() -> float:
     return float(stage_env("orders_app")["DDB_READ_TIMEOUT"])
 
 
-def test_a_cancel_whose_first_attempt_timed_out_is_answered_as_what_happened(special, h):
+def test_a_cancel_whose_first_attempt_timed_out_is_answered_as_what_happened(special: Tuple[Stack, StackHandle],
+                                                                             h: StackHandle) -> None:
     """DEFECT: the SDK retries a timed-out conditional write; when the first attempt was applied
     after all, the retry fails its condition and the service answers 400 OrderNotPlaced for a
     cancel that succeeded (the client is told the opposite of what is stored). Whether DynamoDB
@@ -336,7 +339,8 @@ def test_a_cancel_whose_first_attempt_timed_out_is_answered_as_what_happened(spe
 
 # -- DynamoDB Local killed and restarted ---------------------------------------------------------------
 
-def test_dynamodb_killed_then_restarted_keeps_its_data_and_the_apis_recover(special, h):
+def test_dynamodb_killed_then_restarted_keeps_its_data_and_the_apis_recover(special: Tuple[Stack, StackHandle],
+                                                                            h: StackHandle) -> None:
     local, _ = special
     user = h.new_user()
     assert Call("PUT", f"{h.users_url}/users/{user.sub}", user.id_token, {"name": "Kept"})().status == 200
@@ -371,7 +375,7 @@ def test_dynamodb_killed_then_restarted_keeps_its_data_and_the_apis_recover(spec
 
 # -- the JWKS endpoint unreachable ---------------------------------------------------------------------
 
-def test_jwks_unreachable_warm_caches_keep_verifying(special, h):
+def test_jwks_unreachable_warm_caches_keep_verifying(special: Tuple[Stack, StackHandle], h: StackHandle) -> None:
     local, _ = special
     user = h.new_user()
     warm_every_worker(local, h, user)
@@ -385,7 +389,7 @@ def test_jwks_unreachable_warm_caches_keep_verifying(special, h):
     assert pids == {app: local.worker_pids(app) for app in ("orders_app", "users_app")}  # the warm workers
 
 
-def test_jwks_unreachable_cold_caches_answer_503_quickly(special, h):
+def test_jwks_unreachable_cold_caches_answer_503_quickly(special: Tuple[Stack, StackHandle], h: StackHandle) -> None:
     local, _ = special
     user = h.new_user()
     with frozen(local.procs["cognito"].pid):
@@ -405,7 +409,8 @@ def test_jwks_unreachable_cold_caches_answer_503_quickly(special, h):
                                                          for c in calls))
 
 
-def test_a_cold_worker_recovers_soon_after_the_jwks_endpoint_returns(special, h):
+def test_a_cold_worker_recovers_soon_after_the_jwks_endpoint_returns(special: Tuple[Stack, StackHandle],
+                                                                     h: StackHandle) -> None:
     """DEFECT (chalicelib_shared/verifier.py JwksCache.get): after a failed fetch with an empty
     cache, no new fetch is tried for `refetch_interval` (30 s), so a container that started while
     the JWKS endpoint was unreachable keeps failing every request for 30 s after it is back."""

@@ -4,7 +4,7 @@ matrix, byte-identical replays, concurrent duplicate creates, and DynamoDB round
 operation. (The repository contract on DynamoDB Local is in tests/contract/test_orders_repository.py.)"""
 import json
 import uuid
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 import pytest
 import requests
@@ -15,34 +15,35 @@ from tests.support.http import TIMEOUT, assert_error, call
 from tests.support.idempotency import idempotency_key
 from tests.support.lambda_context import FakeLambdaContext
 from tests.support.orders import order_body
+from tests.support.stack import StackHandle, User
 from tests.support.storage import stored_items
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def owner(stack):
+def owner(stack: StackHandle) -> User:
     return stack.new_user()
 
 
 @pytest.fixture(scope="module")
-def other(stack):
+def other(stack: StackHandle) -> User:
     return stack.new_user()
 
 
 @pytest.fixture(scope="module")
-def admin(stack):
+def admin(stack: StackHandle) -> User:
     return stack.new_user(admin=True)
 
 
 # -- the workshop's eight orders scenarios --------------------------------------------------
 
-def test_workshop_1_no_token_is_401(stack):
+def test_workshop_1_no_token_is_401(stack: StackHandle) -> None:
     assert_error(call(stack.orders_url, "POST", "/orders", order_body(str(uuid.uuid4()))), 401)
     assert_error(call(stack.orders_url, "GET", "/orders"), 401)
 
 
-def test_workshop_2_to_8(stack, owner):
+def test_workshop_2_to_8(stack: StackHandle, owner: User) -> None:
     order = order_body(str(uuid.uuid4()))
     oid = order["orderId"]
     created = call(stack.orders_url, "POST", "/orders", order, who=owner)
@@ -82,7 +83,7 @@ def test_workshop_2_to_8(stack, owner):
 
 # -- storage format ------------------------------------------------------------------------
 
-def test_stored_as_the_workshop_stores_it(stack, owner):
+def test_stored_as_the_workshop_stores_it(stack: StackHandle, owner: User) -> None:
     order = order_body(str(uuid.uuid4()))
     doc = call(stack.orders_url, "POST", "/orders", order, who=owner).json()
     [item] = stored_items(stack, owner.sub, order["orderId"])
@@ -92,7 +93,7 @@ def test_stored_as_the_workshop_stores_it(stack, owner):
     assert item["data"]["M"]["orderTime"] == {"S": doc["orderTime"]}
 
 
-def test_a_workshop_item_reads_and_an_old_one_cannot_be_canceled(stack, owner):
+def test_a_workshop_item_reads_and_an_old_one_cannot_be_canceled(stack: StackHandle, owner: User) -> None:
     oid = str(uuid.uuid4())
     data = {"orderId": {"S": oid}, "userId": {"S": owner.sub}, "restaurantId": {"N": "1"},
             "totalAmount": {"N": "10"}, "status": {"S": "PLACED"}, "orderTime": {"S": "2020-01-01T00:00:00Z"},
@@ -110,7 +111,8 @@ def test_a_workshop_item_reads_and_an_old_one_cannot_be_canceled(stack, owner):
 
 # -- ownership matrix -----------------------------------------------------------------------
 
-def test_every_route_for_owner_other_admin_and_anonymous(stack, owner, other, admin):
+def test_every_route_for_owner_other_admin_and_anonymous(stack: StackHandle, owner: User, other: User,
+                                                         admin: User) -> None:
     order = order_body(str(uuid.uuid4()))
     oid = order["orderId"]
     path = f"/orders/{oid}"
@@ -151,7 +153,7 @@ def test_every_route_for_owner_other_admin_and_anonymous(stack, owner, other, ad
     assert_error(call(stack.orders_url, "PUT", path, {"totalAmount": 1}, who=owner), 400, "OrderNotPlaced")
 
 
-def test_same_order_id_for_two_users_gives_two_orders(stack, owner, other):
+def test_same_order_id_for_two_users_gives_two_orders(stack: StackHandle, owner: User, other: User) -> None:
     order = order_body(str(uuid.uuid4()))
     a = call(stack.orders_url, "POST", "/orders", order, who=owner)
     b = call(stack.orders_url, "POST", "/orders", {**order, "totalAmount": 5}, who=other)
@@ -160,7 +162,7 @@ def test_same_order_id_for_two_users_gives_two_orders(stack, owner, other):
     assert b.json()["totalAmount"] == 5
 
 
-def test_put_cannot_change_server_owned_fields(stack, owner):
+def test_put_cannot_change_server_owned_fields(stack: StackHandle, owner: User) -> None:
     order = order_body(str(uuid.uuid4()))
     doc = call(stack.orders_url, "POST", "/orders", order, who=owner).json()
     path = f"/orders/{order['orderId']}"
@@ -171,7 +173,7 @@ def test_put_cannot_change_server_owned_fields(stack, owner):
     assert call(stack.orders_url, "GET", path, who=owner).json() == doc
 
 
-def test_list_pagination_and_foreign_token(stack, other):
+def test_list_pagination_and_foreign_token(stack: StackHandle, other: User) -> None:
     user = other
     for _ in range(3):
         call(stack.orders_url, "POST", "/orders", order_body(str(uuid.uuid4())), who=user)
@@ -194,7 +196,7 @@ def test_list_pagination_and_foreign_token(stack, other):
 
 # -- idempotency ------------------------------------------------------------------------------
 
-def test_replay_is_byte_identical(stack, owner):
+def test_replay_is_byte_identical(stack: StackHandle, owner: User) -> None:
     order = order_body(str(uuid.uuid4()))
     first = call(stack.orders_url, "POST", "/orders", order, who=owner)
     replay = call(stack.orders_url, "POST", "/orders", {**order, "status": "PLACED"}, who=owner)
@@ -203,14 +205,14 @@ def test_replay_is_byte_identical(stack, owner):
     assert b'"totalAmount":19.97' in replay.content  # a number, not "19.97"
 
 
-def test_reused_order_id_with_other_body_is_409(stack, owner):
+def test_reused_order_id_with_other_body_is_409(stack: StackHandle, owner: User) -> None:
     order = order_body(str(uuid.uuid4()))
     call(stack.orders_url, "POST", "/orders", order, who=owner)
     assert_error(call(stack.orders_url, "POST", "/orders", {**order, "totalAmount": 1}, who=owner), 409,
                  "IdempotencyKeyReused")
 
 
-def test_after_the_idempotency_record_is_gone(stack, owner):
+def test_after_the_idempotency_record_is_gone(stack: StackHandle, owner: User) -> None:
     order = order_body(str(uuid.uuid4()))
     first = call(stack.orders_url, "POST", "/orders", order, who=owner)
     deleted = stack.ddb.delete_item(TableName=stack.table("IdempotencyTable"),
@@ -236,7 +238,7 @@ def _fire(stack: Any, user: Any, body: Dict[str, Any], count: int) -> List[Any]:
     return [c.response if c.response is not None else c.error for c in calls]
 
 
-def test_concurrent_identical_creates_make_one_order(stack, owner, local_stack_only):
+def test_concurrent_identical_creates_make_one_order(stack: StackHandle, owner: User, local_stack_only: None) -> None:
     count = 24
     overlapped = False
     for _ in range(5):  # a round proves overlap when at least one duplicate was still in flight
@@ -260,7 +262,7 @@ def test_concurrent_identical_creates_make_one_order(stack, owner, local_stack_o
 
 # -- DynamoDB round trips per operation (the service over the real DynamoDB Local) -------------
 
-def test_round_trips_per_operation(stack, local_stack_only):
+def test_round_trips_per_operation(stack: StackHandle, local_stack_only: None) -> None:
     load_app("orders_app")
     service_mod = app_module("orders_app", "chalicelib.orders.service")
     models = app_module("orders_app", "chalicelib.orders.models")
@@ -283,7 +285,7 @@ def test_round_trips_per_operation(stack, local_stack_only):
     me = app_module("orders_app", "chalicelib.shared.caller").Caller(sub=f"rt-{uuid.uuid4().hex}", is_admin=True)
     order = models.parse_new_order(jsonutil.loads_strict(json.dumps(order_body(str(uuid.uuid4())))), me)
 
-    def count(action) -> int:
+    def count(action: Callable[[], Any]) -> int:
         calls.clear()
         action()
         return len(calls)

@@ -3,6 +3,7 @@ holds an order create inside the idempotent call, where the in-flight record exi
 every other app, route and setting alone."""
 import json
 from types import SimpleNamespace
+from typing import Any, Dict
 
 import pytest
 
@@ -11,8 +12,8 @@ from tests.support.orders import order_body
 from tests.support.tokens import auth_headers
 
 
-def test_the_create_sleeps_with_its_in_flight_record_written_and_the_order_not_yet(orders, api, repo, store,
-                                                                                   monkeypatch):
+def test_the_create_sleeps_with_its_in_flight_record_written_and_the_order_not_yet(
+        orders: SimpleNamespace, api: Any, repo: Any, store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     before = orders.app.root.parts
     assert create_delay.install(orders.app, env={"LOCAL_CREATE_DELAY_MS": "250"}) == {"create_delay_ms": 250}
     parts = orders.app.root.parts
@@ -28,7 +29,7 @@ def test_the_create_sleeps_with_its_in_flight_record_written_and_the_order_not_y
     assert api.http.get("/orders/order-1", headers=auth_headers()).body == response.body
 
 
-def test_reads_and_changes_are_not_delayed(orders, api, monkeypatch):
+def test_reads_and_changes_are_not_delayed(orders: SimpleNamespace, api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     create_delay.install(orders.app, env={"LOCAL_CREATE_DELAY_MS": "250"})
     monkeypatch.setattr(create_delay.time, "sleep", lambda seconds: None)
     api.http.post("/orders", headers=auth_headers(), body=json.dumps(order_body()).encode())
@@ -38,18 +39,18 @@ def test_reads_and_changes_are_not_delayed(orders, api, monkeypatch):
 
 
 @pytest.mark.parametrize("env", [{}, {"LOCAL_CREATE_DELAY_MS": ""}, {"LOCAL_CREATE_DELAY_MS": "0"}])
-def test_without_a_delay_nothing_changes(orders, env):
+def test_without_a_delay_nothing_changes(orders: SimpleNamespace, env: Dict[str, str]) -> None:
     parts = orders.app.root.parts
     assert create_delay.install(orders.app, env=env) == {}
     assert orders.app.root.parts is parts
 
 
-def test_only_the_orders_app_is_slowed():
+def test_only_the_orders_app_is_slowed() -> None:
     users = SimpleNamespace(app=SimpleNamespace(app_name="users"), root=None)
     assert create_delay.install(users, env={"LOCAL_CREATE_DELAY_MS": "600"}) == {}
 
 
 @pytest.mark.parametrize("raw", ["x", "-1", "1.5", "10001"])
-def test_a_bad_value_is_refused(orders, raw):
+def test_a_bad_value_is_refused(orders: SimpleNamespace, raw: str) -> None:
     with pytest.raises(ValueError, match="LOCAL_CREATE_DELAY_MS"):
         create_delay.install(orders.app, env={"LOCAL_CREATE_DELAY_MS": raw})

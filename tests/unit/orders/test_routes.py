@@ -1,10 +1,12 @@
 """The HTTP surface through the strict local gateway: real RS256 tokens, the Cognito authorizer
 enforced, storage in memory, time from a fake clock."""
 import json
+from typing import Any, Dict, Optional
 
 import pytest
 
 from tests.support import tokens
+from tests.support.clock import FakeClock
 from tests.support.http import assert_error, call
 from tests.support.orders import order_body
 from tests.support.tokens import auth_headers
@@ -13,7 +15,7 @@ ROUTES = [("POST", "/orders"), ("GET", "/orders"), ("GET", "/orders/order-1"), (
           ("DELETE", "/orders/order-1"), ("POST", "/orders/order-1/acknowledge")]
 
 
-def create(api, sub="user-a", **overrides):
+def create(api: Any, sub: str = "user-a", **overrides: Any) -> Any:
     return call(api, "POST", "/orders", order_body(**overrides), headers=auth_headers(sub))
 
 
@@ -21,11 +23,11 @@ def create(api, sub="user-a", **overrides):
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "not-a-jwt"},
                                      {"Authorization": tokens.token(key="other")},
                                      {"Authorization": tokens.token(exp=1)}])
-def test_every_route_needs_a_valid_token(api, method, path, headers):
+def test_every_route_needs_a_valid_token(api: Any, method: str, path: str, headers: Dict[str, str]) -> None:
     assert_error(call(api, method, path, {"x": 1}, headers=headers, content_type=None), 401)
 
 
-def test_create_returns_the_document(api, capsys):
+def test_create_returns_the_document(api: Any, capsys: pytest.CaptureFixture[str]) -> None:
     response = create(api)
     assert response.status_code == 200 and response.headers["Content-Type"] == "application/json"
     assert response.body == (b'{"orderId":"order-1","userId":"user-a","restaurantId":1,"orderItems":['
@@ -40,7 +42,8 @@ def test_create_returns_the_document(api, capsys):
     assert metric["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ServerlessWorkshop"
 
 
-def test_replay_is_byte_identical_and_emits_no_metric(api, clock, capsys):
+def test_replay_is_byte_identical_and_emits_no_metric(api: Any, clock: FakeClock,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
     first = create(api)
     capsys.readouterr()
     clock.advance(seconds=20)
@@ -49,12 +52,12 @@ def test_replay_is_byte_identical_and_emits_no_metric(api, clock, capsys):
     assert "SuccessfulOrder" not in capsys.readouterr().out
 
 
-def test_reuse_with_different_body_is_409(api):
+def test_reuse_with_different_body_is_409(api: Any) -> None:
     create(api)
     assert_error(create(api, totalAmount=1), 409, "IdempotencyKeyReused")
 
 
-def test_other_user_same_order_id_gets_own_order(api):
+def test_other_user_same_order_id_gets_own_order(api: Any) -> None:
     create(api)
     other = create(api, sub="user-b", totalAmount=3)
     assert other.status_code == 200 and json.loads(other.body)["userId"] == "user-b"
@@ -66,17 +69,17 @@ def test_other_user_same_order_id_gets_own_order(api):
     ('[1]', None, 400, "InvalidJson"),
     ("orderId=x", {"Content-Type": "text/plain"}, 415, None),
 ])
-def test_bad_bodies(api, raw, headers, status, code):
+def test_bad_bodies(api: Any, raw: str, headers: Optional[Dict[str, str]], status: int, code: Optional[str]) -> None:
     response = call(api, "POST", "/orders", raw=raw, headers={**auth_headers(), **(headers or {})})
     assert_error(response, status, code)
 
 
-def test_validation_error_names_fields(api):
+def test_validation_error_names_fields(api: Any) -> None:
     body = assert_error(create(api, status="CANCELED", extra=1), 400, "ValidationError")
     assert set(body["Fields"]) == {"status", "extra"}
 
 
-def test_get_list_edit_cancel_flow(api, clock):
+def test_get_list_edit_cancel_flow(api: Any, clock: FakeClock) -> None:
     created = json.loads(create(api).body)
     got = call(api, "GET", "/orders/order-1", headers=auth_headers())
     assert got.status_code == 200 and json.loads(got.body) == created
@@ -96,13 +99,13 @@ def test_get_list_edit_cancel_flow(api, clock):
                                           ({"orderTime": "2030-01-01T00:00:00Z"}, "OrderTimeChanged"),
                                           ({"userId": "user-b"}, "UserIdChanged"),
                                           ({"orderId": "order-2"}, "OrderIdChanged")])
-def test_put_cannot_change_server_owned_fields(api, change, code):
+def test_put_cannot_change_server_owned_fields(api: Any, change: Dict[str, Any], code: str) -> None:
     created = json.loads(create(api).body)
     assert_error(call(api, "PUT", "/orders/order-1", {**created, **change}, headers=auth_headers()), 400, code)
     assert json.loads(call(api, "GET", "/orders/order-1", headers=auth_headers()).body) == created
 
 
-def test_cancel_window(api, clock):
+def test_cancel_window(api: Any, clock: FakeClock) -> None:
     create(api)
     clock.advance(minutes=10, seconds=1)
     assert_error(call(api, "DELETE", "/orders/order-1", headers=auth_headers()), 400, "CancelWindowExpired")
@@ -111,7 +114,8 @@ def test_cancel_window(api, clock):
 @pytest.mark.parametrize("method, path, body", [
     ("GET", "/orders/order-1", None), ("PUT", "/orders/order-1", {"totalAmount": 1}),
     ("DELETE", "/orders/order-1", None)])
-def test_other_users_order_is_404_like_a_missing_one(api, method, path, body):
+def test_other_users_order_is_404_like_a_missing_one(api: Any, method: str, path: str,
+                                                     body: Optional[Dict[str, Any]]) -> None:
     create(api)
     assert_error(call(api, method, path, body, headers=auth_headers("user-b")), 404, "OrderNotFound")
     assert_error(call(api, method, path.replace("order-1", "nope"), body, headers=auth_headers()), 404, "OrderNotFound")
@@ -121,7 +125,7 @@ def test_other_users_order_is_404_like_a_missing_one(api, method, path, body):
     assert bad["Fields"] == {"orderId": "must be 1-64 characters of letters, digits, '-' and '_'"}
 
 
-def test_list_pagination_and_limits(api):
+def test_list_pagination_and_limits(api: Any) -> None:
     for i in range(3):
         create(api, orderId=f"o-{i}")
     create(api, sub="user-b", orderId="o-b")
@@ -136,7 +140,7 @@ def test_list_pagination_and_limits(api):
     assert len(json.loads(call(api, "GET", "/orders?limit=100", headers=auth_headers()).body)["orders"]) == 3
 
 
-def test_acknowledge_admin_only(api):
+def test_acknowledge_admin_only(api: Any) -> None:
     create(api)
     admin = auth_headers("admin-1", groups=["apiAdmins"])
     assert_error(call(api, "POST", "/orders/order-1/acknowledge", {"userId": "user-a"}, headers=auth_headers()), 403)
@@ -152,7 +156,7 @@ def test_acknowledge_admin_only(api):
     assert_error(call(api, "DELETE", "/orders/order-1", headers=auth_headers()), 400, "OrderNotPlaced")
 
 
-def test_dependency_failure_is_503_with_retry_after(api, store):
+def test_dependency_failure_is_503_with_retry_after(api: Any, store: Any) -> None:
     store.fail_with = RuntimeError("idempotency table unreachable")
     response = create(api)
     assert_error(response, 503, "IdempotencyUnavailable")

@@ -2,6 +2,7 @@ import base64
 import hmac
 import json
 import time
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import jwt
 import pytest
@@ -13,17 +14,19 @@ from tests.support import tokens
 from tests.support.clock import FakeMonotonic
 
 
-def make_verifier(document=None, allow_access_tokens=False, clock=None, fetch=None):
+def make_verifier(document: Optional[bytes] = None, allow_access_tokens: bool = False,
+                  clock: Optional[FakeMonotonic] = None,
+                  fetch: Optional[Callable[[str, float], bytes]] = None) -> Tuple[CognitoVerifier, Any]:
     fetch = fetch or tokens.fake_fetch(document or tokens.jwks_bytes())
     keys = JwksCache("http://keys.invalid/jwks.json", fetch=fetch, clock=clock or FakeMonotonic())
     return CognitoVerifier(tokens.ISSUER, tokens.CLIENT_ID, keys=keys, allow_access_tokens=allow_access_tokens), fetch
 
 
-def b64(obj) -> str:
+def b64(obj: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
 
 
-def test_valid_id_token_gives_identity_with_groups():
+def test_valid_id_token_gives_identity_with_groups() -> None:
     verifier, _ = make_verifier()
     identity = verifier.verify(tokens.token(sub="abc", groups=["apiAdmins", "x"]))
     assert identity == Identity(sub="abc", groups=("apiAdmins", "x"), token_use="id", claims={})
@@ -31,12 +34,12 @@ def test_valid_id_token_gives_identity_with_groups():
 
 
 @pytest.mark.parametrize("prefix", ["Bearer ", "bearer ", "BEARER  ", ""])
-def test_bearer_prefix_is_optional(prefix):
+def test_bearer_prefix_is_optional(prefix: str) -> None:
     verifier, _ = make_verifier()
     assert verifier.verify(prefix + tokens.token(sub="abc")).sub == "abc"
 
 
-def _bad_tokens():
+def _bad_tokens() -> Dict[str, Tuple[Optional[str], str]]:
     good = tokens.token(sub="abc")
     header, payload, signature = good.split(".")
     tampered_payload = b64({**tokens.claims(sub="admin", groups=["apiAdmins"])})
@@ -76,7 +79,7 @@ def _bad_tokens():
 
 
 @pytest.mark.parametrize("name", sorted(_bad_tokens()))
-def test_bad_tokens_are_typed_errors(name):
+def test_bad_tokens_are_typed_errors(name: str) -> None:
     value, reason = _bad_tokens()[name]
     verifier, _ = make_verifier()
     with pytest.raises(TokenError) as info:
@@ -84,7 +87,7 @@ def test_bad_tokens_are_typed_errors(name):
     assert info.value.reason == reason
 
 
-def test_access_tokens_accepted_only_when_allowed_and_for_our_client():
+def test_access_tokens_accepted_only_when_allowed_and_for_our_client() -> None:
     verifier, _ = make_verifier(allow_access_tokens=True)
     assert verifier.verify(tokens.token(sub="abc", token_use="access")).token_use == "access"
     with pytest.raises(TokenError) as info:
@@ -92,13 +95,13 @@ def test_access_tokens_accepted_only_when_allowed_and_for_our_client():
     assert info.value.reason == "wrong_client"
 
 
-def test_small_leeway_on_expiry():
+def test_small_leeway_on_expiry() -> None:
     verifier, _ = make_verifier()
     now = int(time.time())
     assert verifier.verify(tokens.token(sub="abc", exp=now - 2, iat=now - 3600)).sub == "abc"
 
 
-def test_jwks_is_cached_and_not_refetched_while_fresh():
+def test_jwks_is_cached_and_not_refetched_while_fresh() -> None:
     clock = FakeMonotonic()
     verifier, fetch = make_verifier(clock=clock)
     for _ in range(5):
@@ -109,11 +112,11 @@ def test_jwks_is_cached_and_not_refetched_while_fresh():
     assert len(fetch.calls) == 2
 
 
-def test_unknown_kid_refetches_once_then_rate_limits():
+def test_unknown_kid_refetches_once_then_rate_limits() -> None:
     clock = FakeMonotonic()
     documents = [tokens.jwks_bytes(), tokens.jwks_bytes("main", "rotated")]
 
-    def fetch(url, timeout):
+    def fetch(url: str, timeout: float) -> bytes:
         fetch.calls.append(url)
         return documents[min(len(fetch.calls) - 1, 1)]
     fetch.calls = []
@@ -129,8 +132,8 @@ def test_unknown_kid_refetches_once_then_rate_limits():
     assert len(fetch.calls) == 2
 
 
-def test_cold_cache_with_unreachable_jwks_is_keys_unavailable():
-    def fetch(url, timeout):
+def test_cold_cache_with_unreachable_jwks_is_keys_unavailable() -> None:
+    def fetch(url: str, timeout: float) -> bytes:
         raise OSError("connection refused")
     verifier, _ = make_verifier(fetch=fetch)
     with pytest.raises(KeysUnavailable) as info:
@@ -138,11 +141,11 @@ def test_cold_cache_with_unreachable_jwks_is_keys_unavailable():
     assert info.value.reason == "jwks_unavailable"
 
 
-def test_warm_cache_survives_jwks_outage():
+def test_warm_cache_survives_jwks_outage() -> None:
     clock = FakeMonotonic()
     state = {"down": False}
 
-    def fetch(url, timeout):
+    def fetch(url: str, timeout: float) -> bytes:
         if state["down"]:
             raise OSError("down")
         return tokens.jwks_bytes()
@@ -153,7 +156,7 @@ def test_warm_cache_survives_jwks_outage():
     assert verifier.verify(tokens.token(sub="still")).sub == "still"
 
 
-def test_real_http_fetch_times_out_quickly():
+def test_real_http_fetch_times_out_quickly() -> None:
     import socket
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -181,5 +184,5 @@ def test_real_http_fetch_times_out_quickly():
     (42, ()),
     ([1, "a", None], ("a",)),
 ])
-def test_groups_claim_in_every_shape(value, expected):
+def test_groups_claim_in_every_shape(value: Any, expected: Tuple[str, ...]) -> None:
     assert groups_from_claim(value) == expected
