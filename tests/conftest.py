@@ -1,12 +1,17 @@
-"""Test-wide safety: no test reaches real AWS unless told to.
+"""Test-wide safety and the shared fixtures.
 
 Every test runs with fake credentials in us-east-1, except when the integration suite is pointed at
 a deployed stage (INTEGRATION_OUTPUTS=outputs.json without local endpoints, i.e. built from the
 CloudFormation outputs by `make deploy`): only then are the caller's real credentials left alone.
+
+The fixtures every folder may use (`stack`, `local_stack_only`) live in tests/support/fixtures.py,
+registered here, the one place; each folder's conftest.py holds only that folder's fixtures.
 """
 import json
 import os
 from pathlib import Path
+
+pytest_plugins = ["tests.support.fixtures"]
 
 
 def _targets_aws() -> bool:

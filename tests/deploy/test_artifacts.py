@@ -9,10 +9,8 @@ from typing import Dict, List
 import pytest
 
 from deploy.aws.build_step import BuildError, build_package_dir, check_runtime, runtime_provided
-from deploy.project import ROOT
-from tests.deploy.conftest import Package
+from tests.support.packaging import Package
 
-APP_DIRS = {"users": "users_app", "orders": "orders_app"}
 ZIPS = ("deployment.zip", "layer-deployment.zip")
 # Written independently of deploy/aws/build_step.py: any top-level entry of these distributions.
 RUNTIME_PROVIDED = re.compile(
@@ -32,7 +30,7 @@ def pyc_flags(data: bytes) -> int:
 
 
 def test_vendored_shared_code_is_inside_the_deployment_zip(pkg: Package) -> None:
-    shared = ROOT / APP_DIRS[pkg.app] / "chalicelib" / "shared"
+    shared = pkg.project.path / "chalicelib" / "shared"
     with zipfile.ZipFile(pkg.dir / "deployment.zip") as zf:
         for source in sorted(shared.glob("*.py")):
             assert zf.read(f"chalicelib/shared/{source.name}") == source.read_bytes(), source.name
@@ -63,7 +61,7 @@ def test_every_module_is_precompiled_with_unchecked_hash(pkg: Package, artifact:
             assert pyc_flags(zf.read(pyc)) == 0b01, f"{pyc} is not an unchecked-hash pyc"
 
 
-# Test aids that once shipped: the tests keep them now (tests/unit/orders/conftest.py's failable store,
+# Test aids that once shipped: the tests keep them now (tests/support/idempotency.py's failable store,
 # seeding `repo.items`) and the local stack holds creates itself (deploy/local/create_delay.py).
 TEST_AIDS = ("fail_with", "put_raw", "LOCAL_CREATE_DELAY", "create_delay")
 

@@ -12,14 +12,14 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Any, Dict, Iterator, List
 
 import boto3
 import pytest
 
 from deploy.local.processes import free_port
 from deploy.project import APP_DIRS as APPS, ROOT, stage_env
-from tests.deploy.emulated_account import moto_account
+from tests.support.emulated_account import moto_account
 
 CHALICE = str(Path(sys.executable).with_name("chalice"))
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
@@ -83,7 +83,7 @@ def account() -> Iterator[str]:
 
 
 def account_inventory(endpoint: str) -> Dict[str, List[str]]:
-    def client(service: str):
+    def client(service: str) -> Any:
         return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
                             aws_access_key_id="testing", aws_secret_access_key="testing")
     return {

@@ -1,7 +1,7 @@
 """`make deploy`, `make admin`, `make logs` and `make destroy` against an emulated AWS account.
 
 moto's server stands in for AWS and the real AWS CLI talks to it; only `aws cloudformation deploy` is
-replaced, by tests/deploy/emulated_account.py, whose every substitution is listed in its SUBSTITUTIONS
+replaced, by tests/support/emulated_account.py, whose every substitution is listed in its SUBSTITUTIONS
 (and deploy/README.md, "What the emulated-account test cannot prove"). Everything else runs as a user
 runs it: `make package` (chalice package + build step), `aws cloudformation package` into moto's S3,
 the API Gateway logging-role check, the users -> orders hand-over, `make admin`, `make destroy`.
@@ -20,7 +20,7 @@ import pytest
 
 from chalicelib_shared.settings import PLACEHOLDER
 from deploy.project import ROOT
-from tests.deploy.emulated_account import LOG_ENV, PROPERTY_SUBSTITUTIONS, SUBSTITUTIONS, moto_account
+from tests.support.emulated_account import LOG_ENV, PROPERTY_SUBSTITUTIONS, SUBSTITUTIONS, moto_account
 
 STAGE = "dev"
 USERS, ORDERS = f"serverless-patterns-users-{STAGE}", f"serverless-patterns-orders-{STAGE}"
@@ -30,9 +30,9 @@ WORKSHOP_OUTPUTS = {"users": {"APIEndpoint", "UserPool", "UserPoolClient", "Cogn
                     "orders": {"OrdersServiceEndpoint", "AlarmsTopic", "DashboardURL"}}
 
 WRAPPER = """#!/bin/sh
-# The AWS CLI, except `aws cloudformation deploy` (tests/deploy/emulated_account.py).
+# The AWS CLI, except `aws cloudformation deploy` (tests/support/emulated_account.py).
 if [ "$1" = cloudformation ] && [ "$2" = deploy ]; then
-  PYTHONPATH={root} exec {python} -m tests.deploy.emulated_account "$@"
+  PYTHONPATH={root} exec {python} -m tests.support.emulated_account "$@"
 fi
 exec {aws} "$@"
 """
@@ -225,6 +225,6 @@ def test_the_test_flag_refuses_anything_but_loopback(account: Account) -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and "refusing to reach AWS" in proc.stderr
     env["AWS_ENDPOINT_URL"] = "https://cloudformation.us-east-1.amazonaws.com"
-    proc = subprocess.run([sys.executable, "-m", "tests.deploy.emulated_account", "cloudformation", "deploy"],
+    proc = subprocess.run([sys.executable, "-m", "tests.support.emulated_account", "cloudformation", "deploy"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "refusing to reach AWS" in proc.stderr

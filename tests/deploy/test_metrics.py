@@ -1,10 +1,10 @@
 """Every graph and alarm of the packaged templates has data to show.
 
 - AWS metrics: each (namespace, metric, dimension names) referenced by an alarm or a dashboard widget is one
-  API Gateway, Lambda or DynamoDB publishes (tests/deploy/metric_catalog.py, with the AWS page for each), and
-  the dimension values that the template decides are right (tests/deploy/metric_check.py).
+  API Gateway, Lambda or DynamoDB publishes (tests/support/metric_catalog.py, with the AWS page for each), and
+  the dimension values that the template decides are right (tests/support/metric_check.py).
 - Custom metrics: each one referenced is emitted, with exactly that namespace and dimension set, by the
-  template's functions when they are run as Lambda runs them over every route (tests/deploy/emf_runner.py).
+  template's functions when they are run as Lambda runs them over every route (tests/support/emf_runner.py).
 """
 import copy
 import json
@@ -12,16 +12,15 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import pytest
 
-from tests import jwtkit
-from tests.deploy.conftest import Package
-from tests.deploy.emf_runner import emf_series, emitted_series, lambda_environment
-from tests.deploy.metric_check import (FUNCTION_TYPES, Facts, Series, canonical, custom_problems,
+from tests.support import tokens
+from tests.support.emf_runner import emf_series, emitted_series, lambda_environment
+from tests.support.metric_check import (FUNCTION_TYPES, Facts, Series, canonical, custom_problems,
                                        custom_references, of_types, references, resolver, target,
                                        template_problems, token)
+from tests.support.packaging import Package
 
-APP_DIRS = {"users": "users_app", "orders": "orders_app"}
-# Physical ids the functions' environment gets for these Refs: tests/jwtkit.py signs for this pool and client.
-STAND_INS = {"UserPool": jwtkit.POOL_ID, "UserPoolClient": jwtkit.CLIENT_ID}
+# Physical ids the functions' environment gets for these Refs: tests/support/tokens.py signs for this pool and client.
+STAND_INS = {"UserPool": tokens.POOL_ID, "UserPoolClient": tokens.CLIENT_ID}
 
 Packages = Dict[Tuple[str, str], Package]
 
@@ -81,7 +80,7 @@ def emitted_by_functions(pkg: Package, resolve: Callable[[str], str]) -> Set[Ser
     emitted: Set[Series] = set()
     for name, function in of_types(pkg.template, *FUNCTION_TYPES).items():
         env = function_env(pkg, name, resolve)
-        emitted |= emitted_series(APP_DIRS[pkg.app], function["Properties"]["Handler"], env)
+        emitted |= emitted_series(pkg.project.dir, function["Properties"]["Handler"], env)
     return emitted
 
 

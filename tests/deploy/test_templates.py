@@ -7,9 +7,7 @@ from typing import Any, Dict, List, Set, Tuple
 
 from deploy.local.tables import table_specs
 from deploy.project import ROOT, stage_env
-from tests.deploy.conftest import Package, cfn_lint
-
-APP_DIRS = {"users": "users_app", "orders": "orders_app"}
+from tests.support.packaging import Package, cfn_lint
 
 # role -> table logical id -> the only data actions it may have. Anything else (another service, another
 # action, a wildcard, a resource that is not a table ARN) fails the test.
@@ -69,10 +67,6 @@ def of_type(template: Dict[str, Any], type_: str) -> Dict[str, Any]:
 
 def as_list(value: Any) -> List[Any]:
     return value if isinstance(value, list) else [value]
-
-
-def config_env(app: str, stage: str) -> Dict[str, str]:
-    return stage_env(APP_DIRS[app], stage)
 
 
 # ---------------------------------------------------------------- build and lint
@@ -190,7 +184,7 @@ def test_the_authorizer_function_is_the_handler_the_app_recognises(packages: Dic
 def test_every_function_points_at_its_tables_and_pool(pkg: Package) -> None:
     functions = of_type(pkg.template, "AWS::Serverless::Function")
     assert set(functions) == set(FUNCTIONS[pkg.app])
-    expected_env = config_env(pkg.app, pkg.stage)
+    expected_env = stage_env(pkg.app, pkg.stage)
     for name, fn in functions.items():
         env = fn["Properties"]["Environment"]["Variables"]
         for var, table in TABLE_ENV[pkg.app].items():
@@ -255,7 +249,7 @@ def test_roles_data_actions_are_exactly_the_allowlist_on_table_arns(pkg: Package
 
 def test_policy_files_grant_the_same_data_actions(pkg: Package) -> None:
     """The per-stage policy files (used by `chalice deploy`) agree with the packaged roles."""
-    chalice_dir = ROOT / APP_DIRS[pkg.app] / ".chalice"
+    chalice_dir = pkg.project.path / ".chalice"
     files = {"ApiHandlerRole": chalice_dir / f"policy-{pkg.stage}.json"}
     if pkg.app == "users":
         files["UsersAuthorizerRole"] = chalice_dir / f"policy-authorizer-{pkg.stage}.json"

@@ -1,7 +1,7 @@
 """Authentication and authorization attacks on every route of both APIs, over HTTP (README.md,
 "What the test suite proves": "Attacks").
 
-Table-driven: every token attack in `tests.attacks.forged_tokens` (each invalid in exactly one
+Table-driven: every token attack in `tests.support.attacks.forged_tokens` (each invalid in exactly one
 way), no token, oversized and non-ASCII Authorization headers, and admin-group look-alikes in
 otherwise VALID tokens (signed with moto's key, which the local stack trusts). Each must get a
 401 (403 for a valid non-admin on an admin route; a JSON 413/431 for an oversized header), never
@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
-import requests
 
-from tests import attacks
+from tests.support import attacks, http
+from tests.support.http import call
+from tests.support.orders import order_body
 
 pytestmark = pytest.mark.integration
 
-TIMEOUT = 15
 POOL = ThreadPoolExecutor(max_workers=4)
 
 
@@ -59,11 +59,6 @@ ROUTES = [
 ]
 
 
-def order_body(order_id: Optional[str] = None) -> Dict[str, Any]:
-    return {"orderId": order_id or str(uuid.uuid4()), "restaurantId": 7, "totalAmount": 12.5,
-            "orderItems": [{"id": 1, "name": "Soup", "price": 6.25, "quantity": 2}]}
-
-
 @dataclass
 class Target:
     """What a route's placeholders point at, and who owns the order."""
@@ -84,7 +79,7 @@ class Target:
         if route.method == "PUT" and route.api == "users":
             return {"name": f"{self.label} Changed"}
         if route.method == "POST" and route.template == "/orders":
-            return order_body()
+            return order_body(str(uuid.uuid4()))
         if route.method == "PUT":
             return {"totalAmount": 99.99}
         if route.template.endswith("/acknowledge"):
@@ -117,25 +112,7 @@ def attack_summary(request: pytest.FixtureRequest) -> Iterator[None]:
         print(line)
 
 
-@dataclass
-class Answer:
-    status: int
-    content_type: str
-    body: bytes
-    error: Optional[str] = None  # a dropped connection / transport failure
-
-
-def http(method: str, url: str, headers: Dict[str, str], body: Any = None) -> Answer:
-    data = json.dumps(body) if body is not None else None
-    try:
-        r = requests.request(method, url, headers={"Content-Type": "application/json", **headers},
-                             data=data, timeout=TIMEOUT)
-    except requests.RequestException as exc:
-        return Answer(0, "", b"", f"{type(exc).__name__}: {exc}")
-    return Answer(r.status_code, r.headers.get("Content-Type", ""), r.content)
-
-
-def judge(name: str, answer: Answer, allowed: Tuple[int, ...]) -> Optional[str]:
+def judge(name: str, answer: http.Answer, allowed: Tuple[int, ...]) -> Optional[str]:
     """Count the attack; None if it was blocked properly, else what went wrong."""
     TALLY.sent += 1
     if answer.error:
@@ -160,21 +137,18 @@ def fire(jobs: List[Tuple[str, Any]], allowed: Tuple[int, ...]) -> List[str]:
 
 # -- fixtures ------------------------------------------------------------------------------
 
-def send(stack: Any, route: Route, target: Target, token: Optional[str]) -> Answer:
-    headers = {"Authorization": token} if token is not None else {}
-    return http(route.method, target.url(stack, route), headers, target.body(route))
+def send(stack: Any, route: Route, target: Target, token: Optional[str]) -> http.Answer:
+    return http.answer(target.url(stack, route), route.method, body=target.body(route), who=token)
 
 
 def create_order(stack: Any, user: Any, order_id: Optional[str] = None) -> Dict[str, Any]:
-    r = requests.post(stack.orders_url + "/orders", json=order_body(order_id),
-                      headers={"Authorization": user.id_token}, timeout=TIMEOUT)
+    r = call(stack.orders_url, "POST", "/orders", order_body(order_id or str(uuid.uuid4())), who=user)
     assert r.status_code == 200, r.text
     return r.json()
 
 
 def put_profile(stack: Any, user: Any, name: str) -> Dict[str, Any]:
-    r = requests.put(f"{stack.users_url}/users/{user.sub}", json={"name": name},
-                     headers={"Authorization": user.id_token}, timeout=TIMEOUT)
+    r = call(stack.users_url, "PUT", f"/users/{user.sub}", {"name": name}, who=user)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -275,18 +249,13 @@ def test_missing_token_is_401_on_every_route(stack: Any, shared_target: Target, 
     assert not problems, "\n".join(problems)
 
 
-def raw_send(stack: Any, route: Route, target: Target, headers: List[Tuple[bytes, bytes]]) -> Answer:
+def raw_send(stack: Any, route: Route, target: Target, headers: List[Tuple[bytes, bytes]]) -> http.Answer:
     url = target.url(stack, route)
     base = stack.users_url if route.api == "users" else stack.orders_url
     body = target.body(route)
     payload = json.dumps(body).encode() if body is not None else b""
-    try:
-        status, response_headers, data = attacks.raw_request(
-            base, route.method, url[len(base):], [(b"Content-Type", b"application/json"), *headers], payload,
-            timeout=TIMEOUT)
-    except (OSError, ValueError, IndexError) as exc:
-        return Answer(0, "", b"", f"{type(exc).__name__}: {exc}")
-    return Answer(status, response_headers.get("content-type", ""), data)
+    return http.raw_answer(base, route.method, url[len(base):], [(b"Content-Type", b"application/json"), *headers],
+                           payload)
 
 
 RAW_ATTACKS: Dict[str, Tuple[List[Tuple[bytes, bytes]], Tuple[int, ...]]] = {
@@ -331,15 +300,11 @@ def test_path_confusion_never_reaches_another_users_record(stack: Any, cast: Dic
     target = raw.encode("latin-1")  # "\xff" goes out as one raw byte
     jobs = []
     for method in ("GET", "PUT", "DELETE"):
-        def call(method: str = method) -> Answer:
+        def attempt(method: str = method) -> http.Answer:
             headers = [(b"Authorization", me.id_token.encode()), (b"Content-Type", b"application/json")]
             body = b'{"name": "Attacker Changed"}' if method == "PUT" else b""
-            try:
-                status, response_headers, data = attacks.raw_request(stack.users_url, method, target, headers, body)
-            except (OSError, ValueError, IndexError) as exc:
-                return Answer(0, "", b"", f"{type(exc).__name__}: {exc}")
-            return Answer(status, response_headers.get("content-type", ""), data)
-        jobs.append((f"{method} {path}", call))
+            return http.raw_answer(stack.users_url, method, target, headers, body, timeout=10.0)
+        jobs.append((f"{method} {path}", attempt))
     problems = fire(jobs, (400, 401, 403, 404, 405))
     assert not problems, "\n".join(problems)
 
@@ -386,7 +351,7 @@ def test_admin_group_lookalike_is_403(stack: Any, cast: Dict[str, Any], variant:
     token = attacks.sign(lookalike_claims(cast["victim_claims"], stack.admin_group, variant))
     others = Target(user=cast["bystander"].sub, order=cast["admin_order"]["orderId"], order_owner=cast["admin"].sub)
     # The token is valid: the victim's own profile is reachable with it ...
-    own = http("GET", f"{stack.users_url}/users/{cast['victim'].sub}", {"Authorization": token})
+    own = http.answer(stack.users_url, "GET", f"/users/{cast['victim'].sub}", who=token)
     assert own.status == 200, own.body
     # ... but nothing that needs the admin group is.
     jobs = [(f"groups={variant} -> {route.name}", lambda route=route: send(stack, route, others, token))
@@ -398,15 +363,12 @@ def test_admin_group_lookalike_is_403(stack: Any, cast: Dict[str, Any], variant:
 def test_attacks_changed_nothing(stack: Any, cast: Dict[str, Any], shared_target: Target) -> None:
     """Runs after the attacks (file order): the targets are exactly as they were."""
     victim, admin = cast["victim"], cast["admin"]
-    profile = requests.get(f"{stack.users_url}/users/{victim.sub}", headers={"Authorization": victim.id_token},
-                           timeout=TIMEOUT)
+    profile = call(stack.users_url, "GET", f"/users/{victim.sub}", who=victim)
     assert profile.status_code == 200 and profile.json()["name"] == "Victim"
     bystander = cast["bystander"]
-    profile = requests.get(f"{stack.users_url}/users/{bystander.sub}", headers={"Authorization": bystander.id_token},
-                           timeout=TIMEOUT)
+    profile = call(stack.users_url, "GET", f"/users/{bystander.sub}", who=bystander)
     assert profile.status_code == 200 and profile.json()["name"] == "Bystander"
-    order = requests.get(f"{stack.orders_url}/orders/{shared_target.order}", headers={"Authorization": admin.id_token},
-                         timeout=TIMEOUT)
+    order = call(stack.orders_url, "GET", f"/orders/{shared_target.order}", who=admin)
     assert order.status_code == 200 and order.json() == cast["admin_order"]
     users = stack.ddb.scan(TableName=stack.table("UsersTable"), ConsistentRead=True)["Items"]
     assert not [u for u in users if u.get("name", {}).get("S", "").startswith("Attacker")]
@@ -451,10 +413,8 @@ def test_ownership_matrix(stack: Any, people: Dict[str, Any], route_name: str, w
         assert answer.status == expected, answer.body
         assert attacks.error_shape_problem(answer.status, answer.content_type, answer.body) is None
         # a refused request changed nothing
-        assert requests.get(f"{stack.users_url}/users/{owner.sub}", headers={"Authorization": owner.id_token},
-                            timeout=TIMEOUT).json() == profile
-        assert requests.get(f"{stack.orders_url}/orders/{order['orderId']}",
-                            headers={"Authorization": owner.id_token}, timeout=TIMEOUT).json() == order
+        assert call(stack.users_url, "GET", f"/users/{owner.sub}", who=owner).json() == profile
+        assert call(stack.orders_url, "GET", f"/orders/{order['orderId']}", who=owner).json() == order
         return
     assert answer.status == 200, answer.body
     body = json.loads(answer.body)
@@ -476,17 +436,14 @@ def test_next_token_replayed_by_another_user_is_400_never_data(stack: Any, peopl
     owner = stack.new_user()
     for _ in range(3):
         create_order(stack, owner)
-    page = requests.get(f"{stack.orders_url}/orders?limit=1", headers={"Authorization": owner.id_token},
-                        timeout=TIMEOUT)
+    page = call(stack.orders_url, "GET", "/orders?limit=1", who=owner)
     assert page.status_code == 200 and len(page.json()["orders"]) == 1
     token = page.json()["nextToken"]
-    own_next = requests.get(f"{stack.orders_url}/orders", params={"limit": 1, "nextToken": token},
-                            headers={"Authorization": owner.id_token}, timeout=TIMEOUT)
+    own_next = call(stack.orders_url, "GET", "/orders", who=owner, params={"limit": 1, "nextToken": token})
     assert own_next.status_code == 200 and len(own_next.json()["orders"]) == 1  # the token works for its owner
     for who in ("other", "admin"):
         create_order(stack, people[who])  # the thief has data of its own, so an empty page would be a leak too
-        r = requests.get(f"{stack.orders_url}/orders", params={"limit": 1, "nextToken": token},
-                         headers={"Authorization": people[who].id_token}, timeout=TIMEOUT)
+        r = call(stack.orders_url, "GET", "/orders", who=people[who], params={"limit": 1, "nextToken": token})
         assert r.status_code == 400, (who, r.text)
         assert r.json()["Code"] == "InvalidNextToken"
         assert "orders" not in r.json()
@@ -498,8 +455,7 @@ def test_forged_next_token_naming_another_user_is_400(stack: Any, people: Dict[s
     for key in ({"userId": victim.sub, "orderId": "0"}, {"userId": victim.sub, "orderId": order["orderId"]},
                 {"userId": thief.sub, "orderId": "0", "extra": "x"}, {"orderId": "0"}):
         token = attacks.b64json(key)
-        r = requests.get(f"{stack.orders_url}/orders", params={"nextToken": token},
-                         headers={"Authorization": thief.id_token}, timeout=TIMEOUT)
+        r = call(stack.orders_url, "GET", "/orders", who=thief, params={"nextToken": token})
         assert r.status_code == 400, (key, r.text)
         assert victim.sub not in r.text
 
@@ -507,14 +463,12 @@ def test_forged_next_token_naming_another_user_is_400(stack: Any, people: Dict[s
 def test_users_list_token_is_useless_to_a_regular_user(stack: Any, people: Dict[str, Any]) -> None:
     admin = people["admin"]
     for _ in range(2):
-        requests.post(f"{stack.users_url}/users", json={"name": "Pager"}, headers={"Authorization": admin.id_token},
-                      timeout=TIMEOUT)
-    page = requests.get(f"{stack.users_url}/users?limit=1", headers={"Authorization": admin.id_token}, timeout=TIMEOUT)
+        call(stack.users_url, "POST", "/users", {"name": "Pager"}, who=admin)
+    page = call(stack.users_url, "GET", "/users?limit=1", who=admin)
     assert page.status_code == 200 and len(page.json()) == 1
     token = page.headers.get("X-Next-Token")
     assert token and 'rel="next"' in page.headers.get("Link", "")
-    r = requests.get(f"{stack.users_url}/users", params={"limit": 1, "nextToken": token},
-                     headers={"Authorization": people["other"].id_token}, timeout=TIMEOUT)
+    r = call(stack.users_url, "GET", "/users", who=people["other"], params={"limit": 1, "nextToken": token})
     assert r.status_code == 403 and r.json()["Code"] in ("Forbidden", "AccessDenied")
 
 
@@ -523,26 +477,21 @@ def test_users_list_token_is_useless_to_a_regular_user(stack: Any, people: Dict[
 def test_same_order_id_and_body_from_another_user_creates_their_own_order(stack: Any) -> None:
     alice, bob = stack.new_user(), stack.new_user()
     body = order_body()
-    first = requests.post(f"{stack.orders_url}/orders", json=body, headers={"Authorization": alice.id_token},
-                          timeout=TIMEOUT)
+    first = call(stack.orders_url, "POST", "/orders", body, who=alice)
     assert first.status_code == 200
-    second = requests.post(f"{stack.orders_url}/orders", json=body, headers={"Authorization": bob.id_token},
-                           timeout=TIMEOUT)
+    second = call(stack.orders_url, "POST", "/orders", body, who=bob)
     assert second.status_code == 200, second.text
     assert second.json()["userId"] == bob.sub and first.json()["userId"] == alice.sub
     # Bob's replay returns Bob's order; Alice still has exactly hers.
-    replay = requests.post(f"{stack.orders_url}/orders", json=body, headers={"Authorization": bob.id_token},
-                           timeout=TIMEOUT)
+    replay = call(stack.orders_url, "POST", "/orders", body, who=bob)
     assert replay.content == second.content
     for user, expected in ((alice, first.json()), (bob, second.json())):
         items = stack.ddb.query(TableName=stack.table("OrdersTable"), KeyConditionExpression="userId = :u",
                                 ExpressionAttributeValues={":u": {"S": user.sub}}, ConsistentRead=True)["Items"]
         assert [i["orderId"]["S"] for i in items] == [body["orderId"]]
-        got = requests.get(f"{stack.orders_url}/orders/{body['orderId']}", headers={"Authorization": user.id_token},
-                           timeout=TIMEOUT)
+        got = call(stack.orders_url, "GET", f"/orders/{body['orderId']}", who=user)
         assert got.json() == expected
     # A different body under Bob's key conflicts with Bob's order, not Alice's.
     changed = {**body, "totalAmount": 1}
-    conflict = requests.post(f"{stack.orders_url}/orders", json=changed, headers={"Authorization": bob.id_token},
-                             timeout=TIMEOUT)
+    conflict = call(stack.orders_url, "POST", "/orders", changed, who=bob)
     assert conflict.status_code == 409 and alice.sub not in conflict.text

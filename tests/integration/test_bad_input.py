@@ -22,45 +22,19 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 
-from tests import attacks
+from tests.support import attacks, http
+from tests.support.orders import order_body
 
 pytestmark = pytest.mark.integration
 
-TIMEOUT = 15
 POOL = ThreadPoolExecutor(max_workers=4)
 MARK = "BadInput"  # every name this module stores starts with it (the final scan finds them)
 APP_LIMIT = 64 * 1024
 GATEWAY_LIMIT = 1024 * 1024
 
 
-@dataclass
-class Answer:
-    status: int
-    content_type: str
-    body: bytes
-    error: Optional[str] = None
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def call(method: str, url: str, token: Optional[str], raw: Optional[bytes] = None,
-         content_type: Optional[str] = "application/json", params: Any = None) -> Answer:
-    headers = {}
-    if token:
-        headers["Authorization"] = token
-    if content_type is not None:
-        headers["Content-Type"] = content_type
-    try:
-        r = requests.request(method, url, headers=headers, data=raw, params=params, timeout=TIMEOUT)
-    except requests.RequestException as exc:
-        return Answer(0, "", b"", f"{type(exc).__name__}: {exc}")
-    return Answer(r.status_code, r.headers.get("Content-Type", ""), r.content)
-
-
-def problem(name: str, answer: Answer, allowed: Tuple[int, ...]) -> Optional[str]:
+def problem(name: str, answer: http.Answer, allowed: Tuple[int, ...]) -> Optional[str]:
     """None when `answer` is allowed and, if an error, has the JSON error shape."""
     if answer.error:
         return f"{name}: no HTTP answer ({answer.error})"
@@ -73,7 +47,7 @@ def problem(name: str, answer: Answer, allowed: Tuple[int, ...]) -> Optional[str
     return None
 
 
-def run_all(jobs: List[Tuple[str, Callable[[], Answer], Tuple[int, ...]]]) -> List[Tuple[str, Answer]]:
+def run_all(jobs: List[Tuple[str, Callable[[], http.Answer], Tuple[int, ...]]]) -> List[Tuple[str, http.Answer]]:
     """Run the jobs concurrently; assert every answer is allowed; return (name, answer)."""
     answers = list(POOL.map(lambda job: job[1](), jobs))
     problems = [p for (name, _, allowed), answer in zip(jobs, answers) if (p := problem(name, answer, allowed))]
@@ -81,9 +55,10 @@ def run_all(jobs: List[Tuple[str, Callable[[], Answer], Tuple[int, ...]]]) -> Li
     return [(name, answer) for (name, _, _), answer in zip(jobs, answers)]
 
 
-def order_body(order_id: Optional[str] = None, item_name: str = f"{MARK} soup") -> Dict[str, Any]:
-    return {"orderId": order_id or f"bi-{uuid.uuid4().hex}", "restaurantId": 3, "totalAmount": 10,
-            "orderItems": [{"id": 1, "name": item_name, "price": 5, "quantity": 2}]}
+def marked_order(order_id: Optional[str] = None, item_name: str = f"{MARK} soup") -> Dict[str, Any]:
+    """An order whose one item is named `item_name` (MARK ... by default: the final scan checks it)."""
+    return order_body(order_id or f"bi-{uuid.uuid4().hex}", restaurantId=3, totalAmount=10,
+                      orderItems=[{"id": 1, "name": item_name, "price": 5, "quantity": 2}])
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -91,9 +66,9 @@ def order_body(order_id: Optional[str] = None, item_name: str = f"{MARK} soup") 
 @pytest.fixture(scope="module")
 def who(stack: Any) -> Dict[str, Any]:
     user, admin = stack.new_user(), stack.new_user(admin=True)
-    r = call("PUT", f"{stack.users_url}/users/{user.sub}", user.id_token, json.dumps({"name": f"{MARK} me"}).encode())
+    r = http.answer(stack.users_url, "PUT", f"/users/{user.sub}", {"name": f"{MARK} me"}, who=user)
     assert r.status == 200, r.body
-    order = call("POST", f"{stack.orders_url}/orders", user.id_token, json.dumps(order_body()).encode())
+    order = http.answer(stack.orders_url, "POST", "/orders", marked_order(), who=user)
     assert order.status == 200, order.body
     return {"user": user, "admin": admin, "order": order.json()}
 
@@ -109,7 +84,7 @@ class BodyRoute:
 
 
 BODY_ROUTES = [
-    BodyRoute("orders:POST /orders", "POST", "orders:/orders", "user", "totalAmount", order_body),
+    BodyRoute("orders:POST /orders", "POST", "orders:/orders", "user", "totalAmount", marked_order),
     BodyRoute("orders:PUT /orders/{id}", "PUT", "orders:/orders/{order}", "user", "totalAmount",
               lambda: {"totalAmount": 7}),
     BodyRoute("orders:POST /orders/{id}/acknowledge", "POST", "orders:/orders/{order}/acknowledge", "admin",
@@ -214,11 +189,12 @@ def test_bad_bodies_are_4xx_json(stack: Any, who: Dict[str, Any], route: BodyRou
     for case, (build, content_type, allowed) in BODY_CASES.items():
         raw = build(valid_body(route, who), route.field)
         jobs.append((f"{route.name} [{case}]",
-                     lambda raw=raw, content_type=content_type: call(route.method, url, token, raw, content_type),
+                     lambda raw=raw, content_type=content_type: http.answer(url, route.method, who=token, raw=raw,
+                                                                            content_type=content_type),
                      allowed))
     run_all(jobs)
     # the targets are untouched: the order is still PLACED with its original total
-    order = call("GET", f"{stack.orders_url}/orders/{who['order']['orderId']}", who["user"].id_token).json()
+    order = http.answer(stack.orders_url, "GET", f"/orders/{who['order']['orderId']}", who=who["user"]).json()
     assert order == who["order"]
 
 
@@ -230,11 +206,12 @@ def test_missing_content_type_is_treated_as_json(stack: Any, who: Dict[str, Any]
     body = valid_body(route, who)
     if route.name == "orders:POST /orders":
         body["orderId"] = f"bi-{uuid.uuid4().hex}"
-    answer = call(route.method, url_of(stack, who, route.path), who[route.caller].id_token,
-                  json.dumps(body).encode(), content_type=None)
+    answer = http.answer(url_of(stack, who, route.path), route.method, body=body, who=who[route.caller],
+                         content_type=None)
     assert problem(route.name, answer, (200, 415)) is None, answer.body
     if route.name.startswith("orders:PUT"):
-        who["order"] = call("GET", f"{stack.orders_url}/orders/{who['order']['orderId']}", who["user"].id_token).json()
+        who["order"] = http.answer(stack.orders_url, "GET", f"/orders/{who['order']['orderId']}",
+                                   who=who["user"]).json()
 
 
 # Strings a client may legitimately send: accepted (and stored exactly) or refused with a 400.
@@ -255,17 +232,17 @@ def test_unicode_strings_round_trip_or_400(stack: Any, who: Dict[str, Any], case
     text = UNICODE_STRINGS[case]
     user, admin = who["user"], who["admin"]
     # orders: an item name
-    body = order_body(item_name=text)
-    created = call("POST", f"{stack.orders_url}/orders", user.id_token, json.dumps(body).encode())
+    body = marked_order(item_name=text)
+    created = http.answer(stack.orders_url, "POST", "/orders", body, who=user)
     assert problem(f"orders [{case}]", created, (200, 400)) is None
     if created.status == 200:
-        stored = call("GET", f"{stack.orders_url}/orders/{body['orderId']}", user.id_token).json()
+        stored = http.answer(stack.orders_url, "GET", f"/orders/{body['orderId']}", who=user).json()
         assert stored["orderItems"][0]["name"] == text == created.json()["orderItems"][0]["name"]
     # users: a name
-    made = call("POST", f"{stack.users_url}/users", admin.id_token, json.dumps({"name": text}).encode())
+    made = http.answer(stack.users_url, "POST", "/users", {"name": text}, who=admin)
     assert problem(f"users [{case}]", made, (200, 400)) is None
     if made.status == 200:
-        stored = call("GET", f"{stack.users_url}/users/{made.json()['userid']}", admin.id_token).json()
+        stored = http.answer(stack.users_url, "GET", f"/users/{made.json()['userid']}", who=admin).json()
         assert stored["name"] == text == made.json()["name"]
 
 
@@ -283,7 +260,7 @@ def _declared_only(base: str, path: str, token: str, length: int) -> Tuple[int, 
     request = (f"POST {path} HTTP/1.1\r\nHost: {parts.hostname}:{parts.port}\r\nAuthorization: {token}\r\n"
                f"Content-Type: application/json\r\nContent-Length: {length}\r\nExpect: 100-continue\r\n"
                f"Connection: close\r\n\r\n").encode()
-    with socket.create_connection((parts.hostname, parts.port), timeout=TIMEOUT) as sock:
+    with socket.create_connection((parts.hostname, parts.port), timeout=http.TIMEOUT) as sock:
         sock.sendall(request)
         data = b""
         while True:
@@ -307,12 +284,13 @@ BAD_LIMITS = ["0", "101", "-1", "abc", "1e3", "10" * 20, "", " 5", "5 ", "\uff15
 def test_out_of_range_limits_are_400(stack: Any, who: Dict[str, Any], api: str) -> None:
     url = stack.users_url + "/users" if api == "users" else stack.orders_url + "/orders"
     token = who["admin" if api == "users" else "user"].id_token
-    jobs = [(f"{api} limit={value!r}", lambda value=value: call("GET", url, token, params={"limit": value}), (400,))
-            for value in BAD_LIMITS]
-    jobs += [(f"{api} limit=100", lambda: call("GET", url, token, params={"limit": "100"}), (200,)),
-             (f"{api} limit=1", lambda: call("GET", url, token, params={"limit": "1"}), (200,)),
-             (f"{api} repeated limit", lambda: call("GET", url + "?limit=5&limit=500", token), (200, 400)),
-             (f"{api} unknown param", lambda: call("GET", url, token, params={"foo": "\u0000" * 10}), (200, 400))]
+    jobs = [(f"{api} limit={value!r}", lambda value=value: http.answer(url, "GET", who=token, params={"limit": value}),
+             (400,)) for value in BAD_LIMITS]
+    jobs += [(f"{api} limit=100", lambda: http.answer(url, "GET", who=token, params={"limit": "100"}), (200,)),
+             (f"{api} limit=1", lambda: http.answer(url, "GET", who=token, params={"limit": "1"}), (200,)),
+             (f"{api} repeated limit", lambda: http.answer(url + "?limit=5&limit=500", "GET", who=token), (200, 400)),
+             (f"{api} unknown param", lambda: http.answer(url, "GET", who=token, params={"foo": "\u0000" * 10}),
+              (200, 400))]
     run_all(jobs)
 
 
@@ -323,9 +301,9 @@ def b64(value: Any, raw: Optional[bytes] = None) -> str:
 
 def test_bad_order_next_tokens_are_400(stack: Any, who: Dict[str, Any]) -> None:
     user, other = who["user"], who["admin"]
-    extra = order_body()
-    assert call("POST", f"{stack.orders_url}/orders", user.id_token, json.dumps(extra).encode()).status == 200
-    page = call("GET", f"{stack.orders_url}/orders", user.id_token, params={"limit": 1}).json()
+    extra = marked_order()
+    assert http.answer(stack.orders_url, "POST", "/orders", extra, who=user).status == 200
+    page = http.answer(stack.orders_url, "GET", "/orders", who=user, params={"limit": 1}).json()
     real = page["nextToken"]
     me = user.sub
     flipped = real[:-2] + ("A" if real[-2] != "A" else "B") + real[-1]
@@ -352,7 +330,7 @@ def test_bad_order_next_tokens_are_400(stack: Any, who: Dict[str, Any]) -> None:
         "invalid_utf8": b64(None, b'{"userId": "' + me.encode() + b'", "orderId": "\xff"}'),
     }
     jobs = [(f"orders nextToken [{name}]",
-             lambda token=token: call("GET", f"{stack.orders_url}/orders", user.id_token, params={"nextToken": token}),
+             lambda token=token: http.answer(stack.orders_url, "GET", "/orders", who=user, params={"nextToken": token}),
              (400,)) for name, token in tokens.items()]
     for name, answer in run_all(jobs):
         assert b"orders" not in answer.body, name
@@ -375,7 +353,7 @@ def test_bad_user_next_tokens_are_400(stack: Any, who: Dict[str, Any]) -> None:
         "userid_non_ascii": b64({"userid": "\U0001F4A5" * 300}),
     }
     jobs = [(f"users nextToken [{name}]",
-             lambda token=token: call("GET", f"{stack.users_url}/users", admin.id_token, params={"nextToken": token}),
+             lambda token=token: http.answer(stack.users_url, "GET", "/users", who=admin, params={"nextToken": token}),
              (400,)) for name, token in tokens.items()]
     run_all(jobs)
 
@@ -405,28 +383,19 @@ def test_odd_path_parameters_are_4xx(stack: Any, who: Dict[str, Any], api: str) 
             tok = who["admin"].id_token if path.endswith("/acknowledge") else token
             raw = json.dumps(body).encode() if body is not None else b""
             jobs.append((f"{method} {path[:80]}", lambda base=base, method=method, path=path, raw=raw, tok=tok:
-                         raw_call(base, method, path, tok, raw), (400, 403, 404, 405)))
+                         http.raw_answer(base, method, path.encode("latin-1"),
+                                         [(b"Authorization", tok.encode()), (b"Content-Type", b"application/json")],
+                                         raw), (400, 403, 404, 405)))
     run_all(jobs)
-
-
-def raw_call(base: str, method: str, path: str, token: str, raw: bytes) -> Answer:
-    """Send the path exactly as written (no client-side normalisation or re-encoding)."""
-    try:
-        status, headers, body = attacks.raw_request(
-            base, method, path.encode("latin-1"),
-            [(b"Authorization", token.encode()), (b"Content-Type", b"application/json")], raw, timeout=TIMEOUT)
-    except (OSError, ValueError, IndexError) as exc:
-        return Answer(0, "", b"", f"{type(exc).__name__}: {exc}")
-    return Answer(status, headers.get("content-type", ""), body)
 
 
 def test_dash_only_user_path_put_then_reads_back(stack: Any, who: Dict[str, Any]) -> None:
     """A syntactically valid but odd id is an ordinary record: the admin's PUT creates it exactly."""
     admin = who["admin"]
     userid = "-_" * 20
-    r = call("PUT", f"{stack.users_url}/users/{userid}", admin.id_token, json.dumps({"name": f"{MARK} dash"}).encode())
+    r = http.answer(stack.users_url, "PUT", f"/users/{userid}", {"name": f"{MARK} dash"}, who=admin)
     assert r.status == 200 and r.json()["userid"] == userid
-    assert call("DELETE", f"{stack.users_url}/users/{userid}", admin.id_token).status == 200
+    assert http.answer(stack.users_url, "DELETE", f"/users/{userid}", who=admin).status == 200
 
 
 # -- what is stored afterwards ------------------------------------------------------------

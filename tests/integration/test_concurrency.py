@@ -14,124 +14,30 @@ pass these checks trivially:
 The module starts its own stack (4 workers per API, LOCAL_CREATE_DELAY_MS) with deploy.local's
 `Stack`, so the delay never slows the shared test stack.
 """
-import contextlib
 import json
 import os
-import signal
 import threading
 import time
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 import pytest
-import requests
 
 from deploy.local.stack import Stack
-from tests.integration.conftest import StackHandle, handle_for, start_local_stack
+from tests.support.concurrent import TIMEOUT, fire, frozen, orders_call
+from tests.support.orders import order_body
+from tests.support.stack import StackHandle, start_special_stack
+from tests.support.storage import stored_orders
 
 pytestmark = pytest.mark.integration
 
 WORKERS = 4
 CREATE_DELAY_MS = 600  # long enough that simultaneous creates overlap even on a busy 2-core machine
-TIMEOUT = 20
 
 
-# -- a stack with special settings (shared with test_faults) ---------------------------------------
-
-def start_special_stack(state_dir: Path, workers: int, persistent: bool,
-                        env: Dict[str, str]) -> Tuple[Stack, StackHandle]:
-    local = start_local_stack(state_dir, persistent=persistent, workers=workers, app_env=env)
-    return local, handle_for(local)
-
-
-@contextlib.contextmanager
-def frozen(pid: int) -> Iterator[None]:
-    """SIGSTOP a process (a hang, not a crash) and always SIGCONT it again."""
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
-
-
-# -- HTTP and evidence helpers ----------------------------------------------------------------------
-
-class Call:
-    """One request with its client-side timing."""
-
-    def __init__(self, method: str, url: str, token: Optional[str], body: Any = None) -> None:
-        self.method, self.url, self.token, self.body = method, url, token, body
-        self.response: Optional[requests.Response] = None
-        self.error: Optional[BaseException] = None
-        self.started = self.ended = 0.0
-
-    def __call__(self) -> "Call":
-        headers = {"Content-Type": "application/json"}
-        if self.token:
-            headers["Authorization"] = self.token
-        self.started = time.time()
-        try:
-            self.response = requests.request(self.method, self.url, headers=headers, timeout=TIMEOUT,
-                                             data=None if self.body is None else json.dumps(self.body))
-        except requests.RequestException as exc:
-            self.error = exc
-        self.ended = time.time()
-        return self
-
-    @property
-    def status(self) -> Optional[int]:
-        return self.response.status_code if self.response is not None else None
-
-    def json(self) -> Any:
-        assert self.response is not None, self.error
-        return json.loads(self.response.content, parse_float=Decimal)
-
-
-def fire(calls: Sequence[Callable[[], Any]], start_gap: float = 0.0) -> None:
-    """Run the calls on one thread each, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Any], i: int) -> None:
-        barrier.wait()
-        if start_gap:
-            time.sleep(start_gap * i)
-        call()
-    threads = [threading.Thread(target=run, args=(c, i)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT * 2)
-
-
-def order_body(order_id: str, total: str = "19.97", restaurant: Any = 1) -> Dict[str, Any]:
-    return {"orderId": order_id, "restaurantId": restaurant, "totalAmount": Decimal(total),
-            "orderItems": [{"id": 1, "name": "Spaghetti", "price": Decimal("9.99"), "quantity": 1},
-                           {"id": 2, "name": "Pizza - SMALL", "price": Decimal("4.99"), "quantity": 2}]}
-
-
-class _DecimalEncoder(json.JSONEncoder):
-    def default(self, o: Any) -> Any:
-        if isinstance(o, Decimal):
-            return float(o)  # only 2-decimal literals here: float renders them exactly
-        return super().default(o)
-
-
-def send(h: StackHandle, method: str, path: str, token: Optional[str], body: Any = None) -> Call:
-    call = Call(method, h.orders_url + path, token, None)
-    call.body = None if body is None else json.loads(json.dumps(body, cls=_DecimalEncoder))
-    return call
-
-
-def stored(h: StackHandle, user_id: str, order_id: str) -> List[Dict[str, Any]]:
-    from boto3.dynamodb.types import TypeDeserializer
-    items = h.ddb.query(TableName=h.table("OrdersTable"), ConsistentRead=True,
-                        KeyConditionExpression="userId = :u AND orderId = :o",
-                        ExpressionAttributeValues={":u": {"S": user_id}, ":o": {"S": order_id}})["Items"]
-    return [TypeDeserializer().deserialize(item["data"]) for item in items]
-
+# -- evidence helpers -------------------------------------------------------------------------------
 
 def handled(h: StackHandle, order_id: str) -> List[Dict[str, Any]]:
     """The orders app's "request" log lines for `order_id`, each with its server-side
@@ -185,11 +91,12 @@ def h(special: Tuple[Stack, StackHandle]) -> StackHandle:
 
 # -- the tests ----------------------------------------------------------------------------------------
 
-def test_50_identical_creates_make_exactly_one_order(h):
+def test_50_identical_creates_make_exactly_one_order(h: StackHandle) -> None:
     user = h.new_user()
     total = f"{uuid.uuid4().int % 90000 / 100 + 100:.2f}"  # identifies this order's metric line
     order_id = str(uuid.uuid4())
-    calls = [send(h, "POST", "/orders", user.id_token, order_body(order_id, total)) for _ in range(50)]
+    body = order_body(order_id, totalAmount=Decimal(total))
+    calls = [orders_call(h, "POST", "/orders", user.id_token, body) for _ in range(50)]
     fire(calls)
 
     assert all(c.response is not None for c in calls), [c.error for c in calls if c.error]
@@ -206,11 +113,11 @@ def test_50_identical_creates_make_exactly_one_order(h):
     assert first.ended - first.started >= CREATE_DELAY_MS / 1000
     assert any(c.ended < first.ended for c in in_flight)
 
-    docs = stored(h, user.sub, order_id)
+    docs = stored_orders(h, user.sub, order_id)
     assert len(docs) == 1 and docs[0] == ok[0].json()
     time.sleep(0.3)  # the workers flush their output after each response
     assert successful_order_lines(h, total) == 1
-    replay = send(h, "POST", "/orders", user.id_token, order_body(order_id, total))()
+    replay = orders_call(h, "POST", "/orders", user.id_token, order_body(order_id, totalAmount=Decimal(total)))()
     assert replay.status == 200 and replay.response.content == ok[0].response.content
     time.sleep(0.3)
     assert successful_order_lines(h, total) == 1  # a replay emits no metric
@@ -218,14 +125,14 @@ def test_50_identical_creates_make_exactly_one_order(h):
 
 
 def _place_orders(h: StackHandle, token: str, count: int) -> List[Dict[str, Any]]:
-    calls = [send(h, "POST", "/orders", token, order_body(str(uuid.uuid4()), "19.97")) for _ in range(count)]
+    calls = [orders_call(h, "POST", "/orders", token, order_body(str(uuid.uuid4()))) for _ in range(count)]
     for start in range(0, count, WORKERS):
         fire(calls[start:start + WORKERS])
     assert all(c.status == 200 for c in calls), [(c.status, c.error) for c in calls if c.status != 200]
     return [c.json() for c in calls]
 
 
-def test_simultaneous_edit_and_cancel_never_lose_an_update(special, h):
+def test_simultaneous_edit_and_cancel_never_lose_an_update(special: Tuple[Stack, StackHandle], h: StackHandle) -> None:
     local, _ = special
     user = h.new_user()
     rounds = 30
@@ -239,8 +146,8 @@ def test_simultaneous_edit_and_cancel_never_lose_an_update(special, h):
                                                      "quantity": 2}], "totalAmount": Decimal("6.50")}
         if n % 2:  # the workshop's client echoes the server-owned fields
             edit_body.update(status="PLACED", orderTime=order["orderTime"])
-        edit = send(h, "PUT", f"/orders/{order_id}", user.id_token, edit_body)
-        cancel = send(h, "DELETE", f"/orders/{order_id}", user.id_token)
+        edit = orders_call(h, "PUT", f"/orders/{order_id}", user.id_token, edit_body)
+        cancel = orders_call(h, "DELETE", f"/orders/{order_id}", user.id_token)
         with frozen(db_pid):  # both requests reach DynamoDB and wait there together
             threads = [threading.Thread(target=c) for c in (edit, cancel)]
             for thread in threads:
@@ -253,7 +160,7 @@ def test_simultaneous_edit_and_cancel_never_lose_an_update(special, h):
         assert cancel.status == 200, cancel.response.text if cancel.response is not None else cancel.error
         canceled = cancel.json()
         assert canceled["status"] == "CANCELED"
-        final = stored(h, user.sub, order_id)
+        final = stored_orders(h, user.sub, order_id)
         assert len(final) == 1 and final[0] == canceled, "the stored order is not what the cancel answered"
         if edit.status == 200:  # the edit won: the cancel canceled the edited order
             edited = edit.json()
@@ -275,13 +182,14 @@ def test_simultaneous_edit_and_cancel_never_lose_an_update(special, h):
     print(f"\nedit vs cancel, {rounds} rounds ({overlapped} overlapped in the server): {outcomes}")
 
 
-def test_same_order_id_for_different_users_makes_separate_orders(h):
+def test_same_order_id_for_different_users_makes_separate_orders(h: StackHandle) -> None:
     users = [h.new_user() for _ in range(WORKERS)]
     order_id = str(uuid.uuid4())
-    bodies = [order_body(order_id, f"{10 + i}.25", restaurant=100 + i) for i in range(len(users))]
-    warm = [send(h, "GET", "/orders?limit=1", u.id_token) for u in users]
+    bodies = [order_body(order_id, totalAmount=Decimal(f"{10 + i}.25"), restaurantId=100 + i)
+              for i in range(len(users))]
+    warm = [orders_call(h, "GET", "/orders?limit=1", u.id_token) for u in users]
     fire(warm)  # token checks warm in every worker, so the creates start together
-    calls = [send(h, "POST", "/orders", u.id_token, b) for u, b in zip(users, bodies)]
+    calls = [orders_call(h, "POST", "/orders", u.id_token, b) for u, b in zip(users, bodies)]
     fire(calls)
 
     for user, body, call in zip(users, bodies, calls):
@@ -290,14 +198,14 @@ def test_same_order_id_for_different_users_makes_separate_orders(h):
         assert (doc["userId"], doc["orderId"], doc["restaurantId"]) == (user.sub, order_id, body["restaurantId"])
         assert doc["totalAmount"] == body["totalAmount"]
     for user, body in zip(users, bodies):
-        mine = send(h, "GET", f"/orders/{order_id}", user.id_token)()
+        mine = orders_call(h, "GET", f"/orders/{order_id}", user.id_token)()
         assert mine.status == 200 and mine.json()["userId"] == user.sub
         assert mine.json()["restaurantId"] == body["restaurantId"]
-        listed = send(h, "GET", "/orders", user.id_token)().json()["orders"]
+        listed = orders_call(h, "GET", "/orders", user.id_token)().json()["orders"]
         assert [(o["userId"], o["orderId"]) for o in listed] == [(user.sub, order_id)]
-        replay = send(h, "POST", "/orders", user.id_token, body)()  # each user's idempotency key is their own
+        replay = orders_call(h, "POST", "/orders", user.id_token, body)()  # each user's idempotency key is their own
         assert replay.status == 200 and replay.json()["userId"] == user.sub
-        assert len(stored(h, user.sub, order_id)) == 1
+        assert len(stored_orders(h, user.sub, order_id)) == 1
     time.sleep(0.05)
     spans = [(e["start"], e["end"]) for e in handled(h, order_id) if e["route"] == "POST /orders"
              and e["status"] == 200][:len(users)]

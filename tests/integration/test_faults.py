@@ -19,10 +19,12 @@ import pytest
 
 from deploy.local.stack import Stack
 from deploy.project import stage_env
-from tests.integration.test_orders_api import idempotency_key
-from tests.integration.conftest import StackHandle
-from tests.integration.test_concurrency import (Call, fire, frozen, order_body, send, start_special_stack,
-                                                stored)
+from tests.support.concurrent import Call, fire, frozen, orders_call
+from tests.support.http import assert_error
+from tests.support.idempotency import idempotency_key
+from tests.support.orders import order_body
+from tests.support.stack import StackHandle, start_special_stack
+from tests.support.storage import stored_orders
 
 pytestmark = pytest.mark.integration
 
@@ -104,13 +106,10 @@ def warm_every_worker(local: Stack, h: StackHandle, user: Any) -> None:
 
 
 def assert_503(call: Call, code: Optional[str] = None) -> None:
+    """A JSON 503 (the error shape, `code` when given) that says when to retry."""
     assert call.response is not None, f"{call.method} {call.url}: {call.error}"
     assert call.status == 503, (call.method, call.url, call.status, call.response.text)
-    assert call.response.headers["Content-Type"].startswith("application/json")
-    body = call.json()
-    assert set(body) <= {"Code", "Message", "Fields"} and body["Message"], body
-    if code:
-        assert body["Code"] == code, body
+    assert_error(call.response, 503, code)
     assert int(call.response.headers["Retry-After"]) >= 1
 
 
@@ -137,7 +136,7 @@ def create_until_done(h: StackHandle, token: str, body: Dict[str, Any], deadline
     """Retry a create (as a client told Retry-After would) until it is not 409/503 any more."""
     calls = []
     while True:
-        call = send(h, "POST", "/orders", token, body)()
+        call = orders_call(h, "POST", "/orders", token, body)()
         calls.append(call)
         if call.status not in (409, 503) or time.monotonic() > deadline:
             return calls
@@ -148,12 +147,13 @@ def create_until_done(h: StackHandle, token: str, body: Dict[str, Any], deadline
 
 # -- a create that crashes mid-way ---------------------------------------------------------------------
 
-def test_crashed_create_is_in_flight_until_its_lambda_time_runs_out_then_a_retry_succeeds(special, h):
+def test_crashed_create_is_in_flight_until_its_lambda_time_runs_out_then_a_retry_succeeds(
+        special: Tuple[Stack, StackHandle], h: StackHandle) -> None:
     local, _ = special
     user = h.new_user()
     order_id = str(uuid.uuid4())
-    body = order_body(order_id, "31.41")
-    crashed = send(h, "POST", "/orders", user.id_token, body)
+    body = order_body(order_id, totalAmount=Decimal("31.41"))
+    crashed = orders_call(h, "POST", "/orders", user.id_token, body)
     thread = threading.Thread(target=crashed)
     thread.start()
     deadline = time.monotonic() + 5
@@ -164,7 +164,7 @@ def test_crashed_create_is_in_flight_until_its_lambda_time_runs_out_then_a_retry
     thread.join(10)
     assert crashed.response is None, "the crashed request was answered"
     record = idempotency_record(h, user.sub, order_id)
-    assert record["status"]["S"] == "INPROGRESS" and stored(h, user.sub, order_id) == []
+    assert record["status"]["S"] == "INPROGRESS" and stored_orders(h, user.sub, order_id) == []
     in_progress_until = int(record["in_progress_expiration"]["N"]) / 1000
     # The record expires with the Lambda's remaining time (the local stage's lambda_timeout).
     assert abs(in_progress_until - crashed.started - LOCAL_LAMBDA_TIMEOUT) < 1.0
@@ -179,7 +179,7 @@ def test_crashed_create_is_in_flight_until_its_lambda_time_runs_out_then_a_retry
     assert done.status == 200, done.response.text
     assert done.started >= in_progress_until - 0.3, "the retry succeeded while the record was in progress"
     assert done.started <= in_progress_until + 1.5
-    docs = stored(h, user.sub, order_id)
+    docs = stored_orders(h, user.sub, order_id)
     assert len(docs) == 1 and docs[0] == done.json()
     assert idempotency_record(h, user.sub, order_id)["status"]["S"] == "COMPLETED"
     print(f"\ncrash mid-create: {len(during)} retries got 409 in flight, the retry "
@@ -212,19 +212,19 @@ class Traffic:
             n += 1
             op = ("create", "get", "list", "edit", "user_get", "user_put")[n % 6]
             if op == "create" or not mine:
-                body = order_body(str(uuid.uuid4()), "19.97")
-                call = self._record("create", send(h, "POST", "/orders", token, body)(), body)
+                body = order_body(str(uuid.uuid4()))
+                call = self._record("create", orders_call(h, "POST", "/orders", token, body)(), body)
                 if call.status == 200:
                     mine.append(call.json())
             elif op == "get":
-                self._record(op, send(h, "GET", f"/orders/{mine[-1]['orderId']}", token)())
+                self._record(op, orders_call(h, "GET", f"/orders/{mine[-1]['orderId']}", token)())
             elif op == "list":
-                self._record(op, send(h, "GET", "/orders?limit=5", token)())
+                self._record(op, orders_call(h, "GET", "/orders?limit=5", token)())
             elif op == "edit":
                 quantity = 1 + n % 7  # the total always equals price x quantity: a half write would show
                 edit = {"orderItems": [{"id": 1, "name": "Soup", "price": Decimal("2.50"), "quantity": quantity}],
                         "totalAmount": Decimal("2.50") * quantity}
-                self._record(op, send(h, "PUT", f"/orders/{mine[-1]['orderId']}", token, edit)(), mine[-1])
+                self._record(op, orders_call(h, "PUT", f"/orders/{mine[-1]['orderId']}", token, edit)(), mine[-1])
             elif op == "user_get":
                 self._record(op, Call("GET", f"{h.users_url}/users/{user.sub}", token)())
             else:
@@ -242,7 +242,8 @@ class Traffic:
             thread.join(30)
 
 
-def test_dynamodb_hang_fails_fast_with_503_and_recovers_without_restart(special, h):
+def test_dynamodb_hang_fails_fast_with_503_and_recovers_without_restart(special: Tuple[Stack, StackHandle],
+                                                                        h: StackHandle) -> None:
     local, _ = special
     users = [h.new_user() for _ in range(WORKERS)]  # one client per worker: no request waits in a queue
     for user in users:  # each user's own record exists before the fault
@@ -280,12 +281,12 @@ def test_dynamodb_hang_fails_fast_with_503_and_recovers_without_restart(special,
     for op, call, body in calls:
         owner = next(u for u in users if call.token == u.id_token)
         if op == "create" and call.status == 503:
-            assert len(stored(h, owner.sub, body["orderId"])) <= 1
+            assert len(stored_orders(h, owner.sub, body["orderId"])) <= 1
             retries = create_until_done(h, owner.id_token, body, time.monotonic() + LOCAL_LAMBDA_TIMEOUT + 3)
             assert retries[-1].status == 200, retries[-1].response.text
-            assert [retries[-1].json()] == stored(h, owner.sub, body["orderId"])
+            assert [retries[-1].json()] == stored_orders(h, owner.sub, body["orderId"])
         if op == "edit":
-            doc = stored(h, owner.sub, body["orderId"])[0]
+            doc = stored_orders(h, owner.sub, body["orderId"])[0]
             assert doc["totalAmount"] == sum(i["price"] * i["quantity"] for i in doc["orderItems"])
     for item in scan_all(h)["IdempotencyTable"]:
         assert item["status"]["S"] == "COMPLETED" or \
@@ -305,7 +306,8 @@ def app_read_timeout() -> float:
     return float(stage_env("orders_app")["DDB_READ_TIMEOUT"])
 
 
-def test_a_cancel_whose_first_attempt_timed_out_is_answered_as_what_happened(special, h):
+def test_a_cancel_whose_first_attempt_timed_out_is_answered_as_what_happened(special: Tuple[Stack, StackHandle],
+                                                                             h: StackHandle) -> None:
     """DEFECT: the SDK retries a timed-out conditional write; when the first attempt was applied
     after all, the retry fails its condition and the service answers 400 OrderNotPlaced for a
     cancel that succeeded (the client is told the opposite of what is stored). Whether DynamoDB
@@ -315,9 +317,10 @@ def test_a_cancel_whose_first_attempt_timed_out_is_answered_as_what_happened(spe
     hang = app_read_timeout() * 1.4  # longer than one attempt, shorter than two
     outcomes = []
     for _ in range(2):
-        placed = [send(h, "POST", "/orders", user.id_token, order_body(str(uuid.uuid4())))() for _ in range(WORKERS)]
+        placed = [orders_call(h, "POST", "/orders", user.id_token, order_body(str(uuid.uuid4())))()
+                  for _ in range(WORKERS)]
         assert all(p.status == 200 for p in placed)
-        cancels = [send(h, "DELETE", f"/orders/{p.json()['orderId']}", user.id_token) for p in placed]
+        cancels = [orders_call(h, "DELETE", f"/orders/{p.json()['orderId']}", user.id_token) for p in placed]
         threads = [threading.Thread(target=c) for c in cancels]
         with frozen(local.procs["dynamodb"].pid):  # first attempts time out unanswered, retries wait
             for thread in threads:
@@ -326,7 +329,7 @@ def test_a_cancel_whose_first_attempt_timed_out_is_answered_as_what_happened(spe
         for thread in threads:
             thread.join(15)
         for p, cancel in zip(placed, cancels):
-            final = stored(h, user.sub, p.json()["orderId"])[0]
+            final = stored_orders(h, user.sub, p.json()["orderId"])[0]
             outcomes.append((cancel.status, final["status"]))
     print(f"\ncancels during a {hang:.1f} s hang (answer, stored): {outcomes}")
     for status, stored_status in outcomes:
@@ -336,11 +339,12 @@ def test_a_cancel_whose_first_attempt_timed_out_is_answered_as_what_happened(spe
 
 # -- DynamoDB Local killed and restarted ---------------------------------------------------------------
 
-def test_dynamodb_killed_then_restarted_keeps_its_data_and_the_apis_recover(special, h):
+def test_dynamodb_killed_then_restarted_keeps_its_data_and_the_apis_recover(special: Tuple[Stack, StackHandle],
+                                                                            h: StackHandle) -> None:
     local, _ = special
     user = h.new_user()
     assert Call("PUT", f"{h.users_url}/users/{user.sub}", user.id_token, {"name": "Kept"})().status == 200
-    placed = send(h, "POST", "/orders", user.id_token, order_body(str(uuid.uuid4())))()
+    placed = orders_call(h, "POST", "/orders", user.id_token, order_body(str(uuid.uuid4())))()
     assert placed.status == 200
     before = scan_all(h)
     pids = {app: local.worker_pids(app) for app in ("orders_app", "users_app")}
@@ -348,9 +352,9 @@ def test_dynamodb_killed_then_restarted_keeps_its_data_and_the_apis_recover(spec
     proc.kill()
     proc.wait(10)
     try:
-        down = [send(h, "GET", f"/orders/{placed.json()['orderId']}", user.id_token),
-                send(h, "POST", "/orders", user.id_token, order_body(str(uuid.uuid4()))),
-                send(h, "GET", "/orders", user.id_token),
+        down = [orders_call(h, "GET", f"/orders/{placed.json()['orderId']}", user.id_token),
+                orders_call(h, "POST", "/orders", user.id_token, order_body(str(uuid.uuid4()))),
+                orders_call(h, "GET", "/orders", user.id_token),
                 Call("GET", f"{h.users_url}/users/{user.sub}", user.id_token),
                 Call("PUT", f"{h.users_url}/users/{user.sub}", user.id_token, {"name": "Lost"})]
         for call in down:
@@ -360,9 +364,9 @@ def test_dynamodb_killed_then_restarted_keeps_its_data_and_the_apis_recover(spec
     finally:
         local.restart_dynamodb()
     assert scan_all(h) == before, "DynamoDB Local came back with different data"
-    back = send(h, "GET", f"/orders/{placed.json()['orderId']}", user.id_token)()
+    back = orders_call(h, "GET", f"/orders/{placed.json()['orderId']}", user.id_token)()
     assert back.status == 200 and back.response.content == placed.response.content
-    assert send(h, "POST", "/orders", user.id_token, order_body(str(uuid.uuid4())))().status == 200
+    assert orders_call(h, "POST", "/orders", user.id_token, order_body(str(uuid.uuid4())))().status == 200
     me = Call("GET", f"{h.users_url}/users/{user.sub}", user.id_token)()
     assert me.status == 200 and me.json()["name"] == "Kept"
     assert pids == {app: local.worker_pids(app) for app in ("orders_app", "users_app")}, "a worker was restarted"
@@ -371,13 +375,13 @@ def test_dynamodb_killed_then_restarted_keeps_its_data_and_the_apis_recover(spec
 
 # -- the JWKS endpoint unreachable ---------------------------------------------------------------------
 
-def test_jwks_unreachable_warm_caches_keep_verifying(special, h):
+def test_jwks_unreachable_warm_caches_keep_verifying(special: Tuple[Stack, StackHandle], h: StackHandle) -> None:
     local, _ = special
     user = h.new_user()
     warm_every_worker(local, h, user)
     pids = {app: local.worker_pids(app) for app in ("orders_app", "users_app")}
     with frozen(local.procs["cognito"].pid):
-        calls = [send(h, "GET", "/orders", user.id_token) for _ in range(WORKERS * 3)] + \
+        calls = [orders_call(h, "GET", "/orders", user.id_token) for _ in range(WORKERS * 3)] + \
                 [Call("GET", f"{h.users_url}/users/{user.sub}", user.id_token) for _ in range(WORKERS * 3)]
         fire(calls)
     assert [c.status for c in calls] == [200] * len(calls), [(c.url, c.status) for c in calls]
@@ -385,7 +389,7 @@ def test_jwks_unreachable_warm_caches_keep_verifying(special, h):
     assert pids == {app: local.worker_pids(app) for app in ("orders_app", "users_app")}  # the warm workers
 
 
-def test_jwks_unreachable_cold_caches_answer_503_quickly(special, h):
+def test_jwks_unreachable_cold_caches_answer_503_quickly(special: Tuple[Stack, StackHandle], h: StackHandle) -> None:
     local, _ = special
     user = h.new_user()
     with frozen(local.procs["cognito"].pid):
@@ -394,7 +398,7 @@ def test_jwks_unreachable_cold_caches_answer_503_quickly(special, h):
         time.sleep(2.0)  # let the new workers load their apps
         calls = []
         for _ in range(2):  # the first call per worker waits for the JWKS timeout, later ones do not
-            batch = [send(h, "GET", "/orders", user.id_token) for _ in range(WORKERS)] + \
+            batch = [orders_call(h, "GET", "/orders", user.id_token) for _ in range(WORKERS)] + \
                     [Call("GET", f"{h.users_url}/users/{user.sub}", user.id_token) for _ in range(WORKERS)]
             fire(batch)
             calls += batch
@@ -405,7 +409,8 @@ def test_jwks_unreachable_cold_caches_answer_503_quickly(special, h):
                                                          for c in calls))
 
 
-def test_a_cold_worker_recovers_soon_after_the_jwks_endpoint_returns(special, h):
+def test_a_cold_worker_recovers_soon_after_the_jwks_endpoint_returns(special: Tuple[Stack, StackHandle],
+                                                                     h: StackHandle) -> None:
     """DEFECT (chalicelib_shared/verifier.py JwksCache.get): after a failed fetch with an empty
     cache, no new fetch is tried for `refetch_interval` (30 s), so a container that started while
     the JWKS endpoint was unreachable keeps failing every request for 30 s after it is back."""
@@ -414,14 +419,14 @@ def test_a_cold_worker_recovers_soon_after_the_jwks_endpoint_returns(special, h)
     with frozen(local.procs["cognito"].pid):
         restart_workers(local, "orders_app")
         time.sleep(2.0)
-        cold = [send(h, "GET", "/orders", user.id_token) for _ in range(WORKERS)]
+        cold = [orders_call(h, "GET", "/orders", user.id_token) for _ in range(WORKERS)]
         fire(cold)
         assert all(c.status == 503 for c in cold)
     came_back = time.monotonic()
     statuses = []
     try:
         while time.monotonic() - came_back < 5.0:
-            batch = [send(h, "GET", "/orders", user.id_token) for _ in range(WORKERS)]
+            batch = [orders_call(h, "GET", "/orders", user.id_token) for _ in range(WORKERS)]
             fire(batch)
             statuses.append([c.status for c in batch])
             if all(c.status == 200 for c in batch):

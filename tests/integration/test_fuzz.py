@@ -23,7 +23,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 import requests
 
-from tests import attacks
+from tests.support import attacks
 
 pytestmark = pytest.mark.integration
 

@@ -6,13 +6,15 @@ import urllib.parse
 import pytest
 
 from deploy.perf import load
+from tests.support.stack import StackHandle
 
 pytestmark = pytest.mark.integration
 
 MIN_REQUESTS = 500
 
 
-def test_short_load_run_loses_and_duplicates_nothing(stack, local_stack_only, capsys):
+def test_short_load_run_loses_and_duplicates_nothing(stack: StackHandle, local_stack_only: None,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
     """The session's own stack only: the driver signs up users and leaves its data (`make load` too)."""
     urls = [stack.users_url, stack.orders_url, stack.outputs.get("DynamoDBEndpointUrl") or ""]
     if any(urllib.parse.urlsplit(u).hostname not in load.LOOPBACK for u in urls):

@@ -19,7 +19,8 @@ import requests
 from deploy.local import cognito
 from deploy.local.processes import free_port
 from deploy.project import ROOT
-from tests.integration.conftest import StackHandle, start_local_stack
+from tests.support.http import assert_error
+from tests.support.stack import StackHandle, start_local_stack
 
 pytestmark = pytest.mark.integration
 
@@ -36,14 +37,6 @@ def assert_outputs_schema(outputs: Dict) -> None:
     for value in [outputs["CognitoEndpointUrl"], outputs["DynamoDBEndpointUrl"],
                   *outputs["users"].values(), *outputs["orders"].values()]:
         assert isinstance(value, str) and value
-
-
-def assert_json_error(response: requests.Response, status: int) -> Dict:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body.get("Code"), str) and isinstance(body.get("Message"), str), body
-    return body
 
 
 def test_outputs_have_exactly_the_cloudformation_keys(stack: StackHandle) -> None:
@@ -97,25 +90,25 @@ def test_every_component_listens_on_loopback_only(stack: StackHandle, local_stac
 @pytest.mark.parametrize("collection", ["users", "orders"])
 def test_no_token_is_a_json_401(stack: StackHandle, collection: str) -> None:
     base = stack.users_url if collection == "users" else stack.orders_url
-    assert_json_error(requests.get(f"{base}/{collection}", timeout=10), 401)
+    assert_error(requests.get(f"{base}/{collection}", timeout=10), 401)
 
 
 @pytest.mark.parametrize("collection", ["users", "orders"])
 def test_unsigned_token_is_a_json_401(stack: StackHandle, collection: str) -> None:
     base = stack.users_url if collection == "users" else stack.orders_url
     forged = jwt.encode({"sub": "x", "token_use": "id", "iss": "x"}, key="", algorithm="none")
-    assert_json_error(requests.get(f"{base}/{collection}", headers={"Authorization": forged}, timeout=10), 401)
+    assert_error(requests.get(f"{base}/{collection}", headers={"Authorization": forged}, timeout=10), 401)
 
 
 @pytest.mark.parametrize("api", ["users", "orders"])
 def test_gateway_errors_are_json(stack: StackHandle, local_stack_only: None, api: str) -> None:
     base = stack.users_url if api == "users" else stack.orders_url
-    assert_json_error(requests.get(f"{base}/no/such/route", timeout=10), 404)
-    assert_json_error(requests.get(f"{base}/{api}", headers={"X-Big": "a" * 70_000}, timeout=10), 431)
-    assert_json_error(requests.request("BREW", f"{base}/{api}", timeout=10), 405)
-    assert_json_error(requests.post(f"{base}/{api}", data=b"x" * (1024 * 1024 + 1),
+    assert_error(requests.get(f"{base}/no/such/route", timeout=10), 404)
+    assert_error(requests.get(f"{base}/{api}", headers={"X-Big": "a" * 70_000}, timeout=10), 431)
+    assert_error(requests.request("BREW", f"{base}/{api}", timeout=10), 405)
+    assert_error(requests.post(f"{base}/{api}", data=b"x" * (1024 * 1024 + 1),
                                     headers={"Content-Type": "application/json"}, timeout=10), 413)
-    assert_json_error(_raw(base, f"POST /{api} HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n"), 400)
+    assert_error(_raw(base, f"POST /{api} HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n"), 400)
 
 
 def _raw(base: str, request: str) -> requests.Response:

@@ -7,14 +7,7 @@ from typing import List
 import pytest
 
 from deploy.local import stack, watch
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import FakeMonotonic
 
 
 def tree(tmp_path: Path) -> Path:
@@ -30,7 +23,7 @@ def roots(root: Path) -> List[Path]:
 
 
 def test_a_burst_is_reported_once_after_it_goes_quiet(tmp_path: Path) -> None:
-    root, clock = tree(tmp_path), Clock()
+    root, clock = tree(tmp_path), FakeMonotonic()
     watcher = watch.Watcher(roots(root), clock=clock)
     assert watcher.poll() == set()
     (root / "users_app/app.py").write_text("x = 2\n")
@@ -45,7 +38,7 @@ def test_a_burst_is_reported_once_after_it_goes_quiet(tmp_path: Path) -> None:
 
 
 def test_a_save_by_rename_and_a_removal_are_changes(tmp_path: Path) -> None:
-    root, clock = tree(tmp_path), Clock()
+    root, clock = tree(tmp_path), FakeMonotonic()
     watcher = watch.Watcher(roots(root), clock=clock)
     temp = root / "orders_app/app.py.tmp1234"
     temp.write_text("x = 1\n")                    # same content and size, new inode
@@ -59,7 +52,7 @@ def test_a_save_by_rename_and_a_removal_are_changes(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["app.py.swp", ".app.py.swx", "app.py~", ".#app.py", "__pycache__/app.cpython-311.pyc",
                                   "mod.pyc"])
 def test_editor_and_bytecode_files_are_not_changes(tmp_path: Path, name: str) -> None:
-    root, clock = tree(tmp_path), Clock()
+    root, clock = tree(tmp_path), FakeMonotonic()
     watcher = watch.Watcher(roots(root), clock=clock)
     path = root / "users_app" / name
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +63,7 @@ def test_editor_and_bytecode_files_are_not_changes(tmp_path: Path, name: str) ->
 
 
 def test_the_state_dir_is_not_watched(tmp_path: Path) -> None:
-    root, clock = tree(tmp_path), Clock()
+    root, clock = tree(tmp_path), FakeMonotonic()
     state = root / "users_app" / ".local"
     state.mkdir()
     watcher = watch.Watcher(roots(root), skip=[state], clock=clock)
@@ -81,7 +74,7 @@ def test_the_state_dir_is_not_watched(tmp_path: Path) -> None:
 
 
 def test_absorbed_writes_do_not_start_a_burst_but_other_changes_still_do(tmp_path: Path) -> None:
-    root, clock = tree(tmp_path), Clock()
+    root, clock = tree(tmp_path), FakeMonotonic()
     watcher = watch.Watcher(roots(root), clock=clock)
     vendored = [root / "users_app/chalicelib/shared", root / "orders_app/chalicelib/shared"]
     for target in vendored:

@@ -3,11 +3,12 @@ declaration in the committed OpenAPI document (statuses and the time format incl
 import json
 import re
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
-from tests.apps import ROOT
+from deploy.project import ROOT
 
 
-def test_the_openapi_order_schemas_are_the_render_declarations(orders):
+def test_the_openapi_order_schemas_are_the_render_declarations(orders: SimpleNamespace) -> None:
     schemas = json.loads((ROOT / "orders_app" / "openapi.json").read_text())["components"]["schemas"]
     assert schemas["Order"] == orders.render.ORDER.json_schema()
     listed = orders.render.ORDER_LIST.json_schema()
@@ -16,13 +17,13 @@ def test_the_openapi_order_schemas_are_the_render_declarations(orders):
     assert schemas["Order"]["properties"]["status"]["enum"] == list(orders.models.STATUSES)
 
 
-def test_the_time_pattern_describes_what_format_time_writes(orders):
+def test_the_time_pattern_describes_what_format_time_writes(orders: SimpleNamespace) -> None:
     pattern = orders.render.ORDER.json_schema()["properties"]["orderTime"]["pattern"]
     moment = datetime(2024, 5, 1, 10, 0, 0, tzinfo=timezone(timedelta(hours=2)))
     assert orders.render.format_time(moment) == "2024-05-01T08:00:00Z"
     assert re.fullmatch(pattern, orders.render.format_time(moment))
 
 
-def test_order_list_has_a_next_token_only_when_more_may_follow(orders):
+def test_order_list_has_a_next_token_only_when_more_may_follow(orders: SimpleNamespace) -> None:
     assert orders.render.order_list([], None) == {"orders": []}
     assert orders.render.order_list([{"orderId": "o"}], "t") == {"orders": [{"orderId": "o"}], "nextToken": "t"}

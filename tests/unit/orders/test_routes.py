@@ -1,45 +1,33 @@
 """The HTTP surface through the strict local gateway: real RS256 tokens, the Cognito authorizer
 enforced, storage in memory, time from a fake clock."""
 import json
+from typing import Any, Dict, Optional
 
 import pytest
 
-from tests import jwtkit
-from tests.unit.orders.conftest import auth, order_body
+from tests.support import tokens
+from tests.support.clock import FakeClock
+from tests.support.http import assert_error, call
+from tests.support.orders import order_body
+from tests.support.tokens import auth_headers
 
 ROUTES = [("POST", "/orders"), ("GET", "/orders"), ("GET", "/orders/order-1"), ("PUT", "/orders/order-1"),
           ("DELETE", "/orders/order-1"), ("POST", "/orders/order-1/acknowledge")]
 
 
-def call(api, method, path, body=None, headers=None, raw=None):
-    data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-    return api.http.request(method, path, headers=headers or {}, body=data.encode() if isinstance(data, str)
-                            else (data or b""))
-
-
-def create(api, sub="user-a", **overrides):
-    return call(api, "POST", "/orders", order_body(**overrides), auth(sub))
-
-
-def assert_error(response, status, code=None):
-    assert response.status_code == status, response.body
-    assert response.headers["Content-Type"] == "application/json"
-    body = json.loads(response.body)
-    assert set(body) <= {"Code", "Message", "Fields"} and body["Message"]
-    if code:
-        assert body["Code"] == code
-    return body
+def create(api: Any, sub: str = "user-a", **overrides: Any) -> Any:
+    return call(api, "POST", "/orders", order_body(**overrides), headers=auth_headers(sub))
 
 
 @pytest.mark.parametrize("method, path", ROUTES)
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "not-a-jwt"},
-                                     {"Authorization": jwtkit.token(key="other")},
-                                     {"Authorization": jwtkit.token(exp=1)}])
-def test_every_route_needs_a_valid_token(api, method, path, headers):
-    assert_error(call(api, method, path, {"x": 1}, headers), 401)
+                                     {"Authorization": tokens.token(key="other")},
+                                     {"Authorization": tokens.token(exp=1)}])
+def test_every_route_needs_a_valid_token(api: Any, method: str, path: str, headers: Dict[str, str]) -> None:
+    assert_error(call(api, method, path, {"x": 1}, headers=headers, content_type=None), 401)
 
 
-def test_create_returns_the_document(api, capsys):
+def test_create_returns_the_document(api: Any, capsys: pytest.CaptureFixture[str]) -> None:
     response = create(api)
     assert response.status_code == 200 and response.headers["Content-Type"] == "application/json"
     assert response.body == (b'{"orderId":"order-1","userId":"user-a","restaurantId":1,"orderItems":['
@@ -54,7 +42,8 @@ def test_create_returns_the_document(api, capsys):
     assert metric["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ServerlessWorkshop"
 
 
-def test_replay_is_byte_identical_and_emits_no_metric(api, clock, capsys):
+def test_replay_is_byte_identical_and_emits_no_metric(api: Any, clock: FakeClock,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
     first = create(api)
     capsys.readouterr()
     clock.advance(seconds=20)
@@ -63,12 +52,12 @@ def test_replay_is_byte_identical_and_emits_no_metric(api, clock, capsys):
     assert "SuccessfulOrder" not in capsys.readouterr().out
 
 
-def test_reuse_with_different_body_is_409(api):
+def test_reuse_with_different_body_is_409(api: Any) -> None:
     create(api)
     assert_error(create(api, totalAmount=1), 409, "IdempotencyKeyReused")
 
 
-def test_other_user_same_order_id_gets_own_order(api):
+def test_other_user_same_order_id_gets_own_order(api: Any) -> None:
     create(api)
     other = create(api, sub="user-b", totalAmount=3)
     assert other.status_code == 200 and json.loads(other.body)["userId"] == "user-b"
@@ -80,92 +69,94 @@ def test_other_user_same_order_id_gets_own_order(api):
     ('[1]', None, 400, "InvalidJson"),
     ("orderId=x", {"Content-Type": "text/plain"}, 415, None),
 ])
-def test_bad_bodies(api, raw, headers, status, code):
-    response = call(api, "POST", "/orders", raw=raw, headers={**auth(), **(headers or {})})
+def test_bad_bodies(api: Any, raw: str, headers: Optional[Dict[str, str]], status: int, code: Optional[str]) -> None:
+    response = call(api, "POST", "/orders", raw=raw, headers={**auth_headers(), **(headers or {})})
     assert_error(response, status, code)
 
 
-def test_validation_error_names_fields(api):
+def test_validation_error_names_fields(api: Any) -> None:
     body = assert_error(create(api, status="CANCELED", extra=1), 400, "ValidationError")
     assert set(body["Fields"]) == {"status", "extra"}
 
 
-def test_get_list_edit_cancel_flow(api, clock):
+def test_get_list_edit_cancel_flow(api: Any, clock: FakeClock) -> None:
     created = json.loads(create(api).body)
-    got = call(api, "GET", "/orders/order-1", headers=auth())
+    got = call(api, "GET", "/orders/order-1", headers=auth_headers())
     assert got.status_code == 200 and json.loads(got.body) == created
-    listed = json.loads(call(api, "GET", "/orders", headers=auth()).body)
+    listed = json.loads(call(api, "GET", "/orders", headers=auth_headers()).body)
     assert listed == {"orders": [created]}
-    edited = call(api, "PUT", "/orders/order-1", {**created, "totalAmount": 42.5}, auth())
+    edited = call(api, "PUT", "/orders/order-1", {**created, "totalAmount": 42.5}, headers=auth_headers())
     assert edited.status_code == 200
     doc = json.loads(edited.body)
     assert doc["totalAmount"] == 42.5 and doc["status"] == "PLACED" and doc["orderTime"] == created["orderTime"]
-    canceled = call(api, "DELETE", "/orders/order-1", headers=auth())
+    canceled = call(api, "DELETE", "/orders/order-1", headers=auth_headers())
     assert canceled.status_code == 200 and json.loads(canceled.body)["status"] == "CANCELED"
-    assert_error(call(api, "DELETE", "/orders/order-1", headers=auth()), 400, "OrderNotPlaced")
-    assert_error(call(api, "PUT", "/orders/order-1", {"totalAmount": 1}, auth()), 400, "OrderNotPlaced")
+    assert_error(call(api, "DELETE", "/orders/order-1", headers=auth_headers()), 400, "OrderNotPlaced")
+    assert_error(call(api, "PUT", "/orders/order-1", {"totalAmount": 1}, headers=auth_headers()), 400, "OrderNotPlaced")
 
 
 @pytest.mark.parametrize("change, code", [({"status": "ACKNOWLEDGED"}, "StatusChanged"),
                                           ({"orderTime": "2030-01-01T00:00:00Z"}, "OrderTimeChanged"),
                                           ({"userId": "user-b"}, "UserIdChanged"),
                                           ({"orderId": "order-2"}, "OrderIdChanged")])
-def test_put_cannot_change_server_owned_fields(api, change, code):
+def test_put_cannot_change_server_owned_fields(api: Any, change: Dict[str, Any], code: str) -> None:
     created = json.loads(create(api).body)
-    assert_error(call(api, "PUT", "/orders/order-1", {**created, **change}, auth()), 400, code)
-    assert json.loads(call(api, "GET", "/orders/order-1", headers=auth()).body) == created
+    assert_error(call(api, "PUT", "/orders/order-1", {**created, **change}, headers=auth_headers()), 400, code)
+    assert json.loads(call(api, "GET", "/orders/order-1", headers=auth_headers()).body) == created
 
 
-def test_cancel_window(api, clock):
+def test_cancel_window(api: Any, clock: FakeClock) -> None:
     create(api)
     clock.advance(minutes=10, seconds=1)
-    assert_error(call(api, "DELETE", "/orders/order-1", headers=auth()), 400, "CancelWindowExpired")
+    assert_error(call(api, "DELETE", "/orders/order-1", headers=auth_headers()), 400, "CancelWindowExpired")
 
 
 @pytest.mark.parametrize("method, path, body", [
     ("GET", "/orders/order-1", None), ("PUT", "/orders/order-1", {"totalAmount": 1}),
     ("DELETE", "/orders/order-1", None)])
-def test_other_users_order_is_404_like_a_missing_one(api, method, path, body):
+def test_other_users_order_is_404_like_a_missing_one(api: Any, method: str, path: str,
+                                                     body: Optional[Dict[str, Any]]) -> None:
     create(api)
-    assert_error(call(api, method, path, body, auth("user-b")), 404, "OrderNotFound")
-    assert_error(call(api, method, path.replace("order-1", "nope"), body, auth()), 404, "OrderNotFound")
-    bad = assert_error(call(api, method, path.replace("order-1", "bad%20id"), body, auth()), 400, "ValidationError")
+    assert_error(call(api, method, path, body, headers=auth_headers("user-b")), 404, "OrderNotFound")
+    assert_error(call(api, method, path.replace("order-1", "nope"), body, headers=auth_headers()), 404, "OrderNotFound")
+    bad = assert_error(call(api, method, path.replace("order-1", "bad%20id"), body, headers=auth_headers()), 400,
+                       "ValidationError")
     assert bad["Message"] == "The order id in the path is invalid."
     assert bad["Fields"] == {"orderId": "must be 1-64 characters of letters, digits, '-' and '_'"}
 
 
-def test_list_pagination_and_limits(api):
+def test_list_pagination_and_limits(api: Any) -> None:
     for i in range(3):
         create(api, orderId=f"o-{i}")
     create(api, sub="user-b", orderId="o-b")
-    page = json.loads(call(api, "GET", "/orders?limit=2", headers=auth()).body)
+    page = json.loads(call(api, "GET", "/orders?limit=2", headers=auth_headers()).body)
     assert [o["orderId"] for o in page["orders"]] == ["o-0", "o-1"]
-    rest = json.loads(call(api, "GET", f"/orders?limit=2&nextToken={page['nextToken']}", headers=auth()).body)
+    rest = json.loads(call(api, "GET", f"/orders?limit=2&nextToken={page['nextToken']}", headers=auth_headers()).body)
     assert [o["orderId"] for o in rest["orders"]] == ["o-2"] and "nextToken" not in rest
-    assert_error(call(api, "GET", f"/orders?nextToken={page['nextToken']}", headers=auth("user-b")), 400,
+    assert_error(call(api, "GET", f"/orders?nextToken={page['nextToken']}", headers=auth_headers("user-b")), 400,
                  "InvalidNextToken")
     for limit in ("0", "101", "x", "-1"):
-        assert_error(call(api, "GET", f"/orders?limit={limit}", headers=auth()), 400, "InvalidParameter")
-    assert len(json.loads(call(api, "GET", "/orders?limit=100", headers=auth()).body)["orders"]) == 3
+        assert_error(call(api, "GET", f"/orders?limit={limit}", headers=auth_headers()), 400, "InvalidParameter")
+    assert len(json.loads(call(api, "GET", "/orders?limit=100", headers=auth_headers()).body)["orders"]) == 3
 
 
-def test_acknowledge_admin_only(api):
+def test_acknowledge_admin_only(api: Any) -> None:
     create(api)
-    admin = auth("admin-1", groups=["apiAdmins"])
-    assert_error(call(api, "POST", "/orders/order-1/acknowledge", {"userId": "user-a"}, auth()), 403)
-    assert_error(call(api, "POST", "/orders/order-1/acknowledge", {}, auth()), 403)
+    admin = auth_headers("admin-1", groups=["apiAdmins"])
+    assert_error(call(api, "POST", "/orders/order-1/acknowledge", {"userId": "user-a"}, headers=auth_headers()), 403)
+    assert_error(call(api, "POST", "/orders/order-1/acknowledge", {}, headers=auth_headers()), 403)
     assert_error(call(api, "POST", "/orders/order-1/acknowledge", {"userId": "user-a"},
-                      auth("x", groups=["notapiAdmins"])), 403)
-    assert_error(call(api, "POST", "/orders/order-1/acknowledge", {"userId": "user-b"}, admin), 404)
-    assert_error(call(api, "POST", "/orders/order-1/acknowledge", {}, admin), 400, "ValidationError")
-    done = call(api, "POST", "/orders/order-1/acknowledge", {"userId": "user-a"}, admin)
+                      headers=auth_headers("x", groups=["notapiAdmins"])), 403)
+    assert_error(call(api, "POST", "/orders/order-1/acknowledge", {"userId": "user-b"}, headers=admin), 404)
+    assert_error(call(api, "POST", "/orders/order-1/acknowledge", {}, headers=admin), 400, "ValidationError")
+    done = call(api, "POST", "/orders/order-1/acknowledge", {"userId": "user-a"}, headers=admin)
     assert done.status_code == 200 and json.loads(done.body)["status"] == "ACKNOWLEDGED"
-    assert_error(call(api, "POST", "/orders/order-1/acknowledge", {"userId": "user-a"}, admin), 400,
+    assert_error(call(api, "POST", "/orders/order-1/acknowledge", {"userId": "user-a"}, headers=admin), 400,
                  "OrderNotPlaced")
-    assert_error(call(api, "DELETE", "/orders/order-1", headers=auth()), 400, "OrderNotPlaced")
+    assert_error(call(api, "DELETE", "/orders/order-1", headers=auth_headers()), 400, "OrderNotPlaced")
 
 
-def test_dependency_failure_is_503_with_retry_after(api, store):
+def test_dependency_failure_is_503_with_retry_after(api: Any, store: Any) -> None:
     store.fail_with = RuntimeError("idempotency table unreachable")
     response = create(api)
     assert_error(response, 503, "IdempotencyUnavailable")

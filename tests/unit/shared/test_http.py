@@ -1,4 +1,5 @@
 import json
+from typing import Any, Dict, Optional, Tuple
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
@@ -9,14 +10,14 @@ from chalicelib_shared.errors import ApiError
 
 
 class Request:
-    def __init__(self, body: bytes, content_type="application/json"):
+    def __init__(self, body: bytes, content_type: Optional[str] = "application/json") -> None:
         self.raw_body = body
         self.headers = {} if content_type is None else {"content-type": content_type}
 
 
-def call(exc):
+def call(exc: Exception) -> Tuple[int, Any, Dict[str, Any]]:
     @api_view()
-    def view():
+    def view() -> Any:
         raise exc
     response = view()
     return response.status_code, json.loads(response.body), response.headers
@@ -32,7 +33,7 @@ def call(exc):
     (ClientError({"Error": {"Code": "ValidationException"}}, "PutItem"), 500, "InternalServerError"),
     (KeyError("boom"), 500, "InternalServerError"),
 ])
-def test_every_exception_becomes_a_json_error(exc, status, code):
+def test_every_exception_becomes_a_json_error(exc: Exception, status: int, code: str) -> None:
     got_status, body, headers = call(exc)
     assert (got_status, body["Code"]) == (status, code)
     assert set(body) <= {"Code", "Message", "Fields"}
@@ -43,7 +44,7 @@ def test_every_exception_becomes_a_json_error(exc, status, code):
         assert "boom" not in body["Message"] and "Traceback" not in body["Message"]
 
 
-def test_validation_error_lists_fields():
+def test_validation_error_lists_fields() -> None:
     status, body, _ = call(ValidationFailed({"name": "is required"}))
     assert status == 400 and body["Fields"] == {"name": "is required"}
 
@@ -58,7 +59,7 @@ def test_validation_error_lists_fields():
     (b"{nope", "application/json", 400),
     (b'{"a": NaN}', "application/json", 400),
 ])
-def test_body_parsing_rejects_with_the_right_status(body, content_type, status):
+def test_body_parsing_rejects_with_the_right_status(body: bytes, content_type: Optional[str], status: int) -> None:
     with pytest.raises(ApiError) as info:
         parse_json_object(Request(body, content_type))
     assert info.value.status == status
@@ -66,17 +67,17 @@ def test_body_parsing_rejects_with_the_right_status(body, content_type, status):
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
                                           "application/merge-patch+json", None])
-def test_json_content_types_accepted(content_type):
+def test_json_content_types_accepted(content_type: Optional[str]) -> None:
     assert parse_json_object(Request(b'{"a": 1}', content_type)) == {"a": 1}
 
 
 @pytest.mark.parametrize("raw", ["0", "101", "-1", "abc", "1.5", "\u0661", "9" * 20, ""])
-def test_query_int_out_of_range_is_400(raw):
+def test_query_int_out_of_range_is_400(raw: str) -> None:
     with pytest.raises(ApiError) as info:
         query_int({"limit": raw}, "limit", 50, 1, 100)
     assert info.value.status == 400
 
 
-def test_query_int_default_and_value():
+def test_query_int_default_and_value() -> None:
     assert query_int(None, "limit", 50, 1, 100) == 50
     assert query_int({"limit": "7"}, "limit", 50, 1, 100) == 7

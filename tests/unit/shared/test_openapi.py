@@ -6,13 +6,13 @@ import sys
 from deploy.project import ROOT
 
 
-def test_committed_openapi_documents_match_the_code():
+def test_committed_openapi_documents_match_the_code() -> None:
     result = subprocess.run([sys.executable, "deploy/codegen/openapi.py", "--check"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
 
 
-def test_documents_list_every_route_with_json_errors():
+def test_documents_list_every_route_with_json_errors() -> None:
     expected = {
         "users_app": {("get", "/users"), ("post", "/users"), ("get", "/users/{userid}"),
                       ("put", "/users/{userid}"), ("delete", "/users/{userid}")},

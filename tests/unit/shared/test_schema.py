@@ -1,10 +1,10 @@
+import re
 from decimal import Decimal
+from typing import Any, Dict
 
 import pytest
 
 from chalicelib_shared.errors import ValidationFailed
-import re
-
 from chalicelib_shared.schema import NONBLANK_TEXT, AnyOf, Array, Enum, Integer, Number, Object, Required, String, Text
 
 ITEM = Object({
@@ -21,26 +21,26 @@ ORDER = Object({
 })
 
 
-def problems(body):
+def problems(body: Any) -> Dict[str, str]:
     with pytest.raises(ValidationFailed) as info:
         ORDER.parse(body)
     return info.value.fields
 
 
-def good(**overrides):
+def good(**overrides: Any) -> Dict[str, Any]:
     body = {"orderId": "o-1", "items": [{"id": 1, "name": "Pizza", "price": Decimal("9.50"), "quantity": 2}]}
     body.update(overrides)
     return body
 
 
-def test_valid_body_is_normalised():
+def test_valid_body_is_normalised() -> None:
     clean = ORDER.parse(good())
     assert clean["items"][0]["price"] == Decimal("9.5") and str(clean["items"][0]["price"]) == "9.5"
     assert ORDER.parse(good(items=[{"id": "x", "name": "n", "price": Decimal("3.00"), "quantity": 1}]))[
         "items"][0]["price"] == 3
 
 
-def test_every_problem_is_reported_with_its_path():
+def test_every_problem_is_reported_with_its_path() -> None:
     found = problems({"orderId": "bad id!", "items": [{"id": True, "name": "", "price": Decimal("1.234"),
                                                         "quantity": 0, "x": 1}], "extra": 1})
     assert found == {
@@ -62,19 +62,19 @@ def test_every_problem_is_reported_with_its_path():
     ("status", "CANCELED", "must be one of PLACED"),
     ("note", "a\x00b", "must not contain control characters"),
 ])
-def test_single_field_problems(field, value, message):
+def test_single_field_problems(field: str, value: Any, message: str) -> None:
     body = good(**{field: value})
     assert problems(body) == {field: message}
 
 
-def test_numbers_reject_bool_and_out_of_range():
+def test_numbers_reject_bool_and_out_of_range() -> None:
     assert problems(good(items=[{"id": 1, "name": "n", "price": True, "quantity": 1}])) == {
         "items[0].price": "must be a number"}
     assert problems(good(items=[{"id": 1, "name": "n", "price": Decimal("-0.01"), "quantity": 1}])) == {
         "items[0].price": "must be between 0 and 1000000"}
 
 
-def test_json_schema_mirrors_the_rules():
+def test_json_schema_mirrors_the_rules() -> None:
     schema = ORDER.json_schema()
     assert schema["required"] == ["orderId", "items"]
     assert schema["additionalProperties"] is False
@@ -84,7 +84,7 @@ def test_json_schema_mirrors_the_rules():
     assert schema["properties"]["orderId"]["pattern"] == "^[A-Za-z0-9_-]+$"
 
 
-def test_any_of_reports_the_reason_of_the_alternative_of_the_values_type():
+def test_any_of_reports_the_reason_of_the_alternative_of_the_values_type() -> None:
     field = AnyOf(Integer(0, 10), String(1, 5))
     model = Object({"id": Required(field)})
     for value, message in [("a\x01", "must not contain control characters"), (11, "must be between 0 and 10"),
@@ -94,7 +94,7 @@ def test_any_of_reports_the_reason_of_the_alternative_of_the_values_type():
         assert info.value.fields == {"id": message}
 
 
-def test_require_any_is_checked_and_documented():
+def test_require_any_is_checked_and_documented() -> None:
     model = Object({"a": String(), "b": String(), "note": String()}, require_any=("a", "b"))
     with pytest.raises(ValidationFailed) as info:
         model.parse({"note": "x"})
@@ -103,7 +103,7 @@ def test_require_any_is_checked_and_documented():
     assert model.json_schema()["anyOf"] == [{"required": ["a"]}, {"required": ["b"]}]
 
 
-def test_string_schemas_forbid_control_characters_like_the_check_does():
+def test_string_schemas_forbid_control_characters_like_the_check_does() -> None:
     plain = String(0, 10).json_schema()["pattern"]
     nonblank = String(1, 10, pattern=NONBLANK_TEXT).json_schema()["pattern"]
     for text, ok_plain, ok_nonblank in [("abc", True, True), ("a\x00b", False, False), ("   ", True, False),
@@ -112,7 +112,7 @@ def test_string_schemas_forbid_control_characters_like_the_check_does():
         assert bool(re.fullmatch(nonblank, text)) is ok_nonblank, text
 
 
-def test_a_pattern_can_explain_itself():
+def test_a_pattern_can_explain_itself() -> None:
     model = Object({"name": String(1, 10, pattern=NONBLANK_TEXT, mismatch="must not be blank"),
                     "code": String(1, 10, pattern="[a-z]+")})
     with pytest.raises(ValidationFailed) as info:
@@ -130,7 +130,7 @@ DOCUMENT = Object({
 }, closed=False)
 
 
-def test_text_describes_a_string_by_its_format_or_pattern_only():
+def test_text_describes_a_string_by_its_format_or_pattern_only() -> None:
     assert Text().json_schema() == {"type": "string"}
     assert Text(format="date-time", description="d").json_schema() == {"type": "string", "format": "date-time",
                                                                        "description": "d"}
@@ -142,7 +142,7 @@ def test_text_describes_a_string_by_its_format_or_pattern_only():
     assert info.value.fields == {"t": r"must match \d+"}
 
 
-def test_an_open_object_allows_other_properties_and_does_not_forbid_them_in_its_schema():
+def test_an_open_object_allows_other_properties_and_does_not_forbid_them_in_its_schema() -> None:
     schema = DOCUMENT.json_schema()
     assert "additionalProperties" not in schema and schema["required"] == ["id", "when"]
     assert schema["properties"]["items"]["items"]["additionalProperties"] is False  # nested: as declared
@@ -150,7 +150,7 @@ def test_an_open_object_allows_other_properties_and_does_not_forbid_them_in_its_
                                                                               "legacy": 1}
 
 
-def test_in_order_puts_declared_fields_first_nested_too_then_the_rest():
+def test_in_order_puts_declared_fields_first_nested_too_then_the_rest() -> None:
     stored = {"zeta": 1, "items": [{"qty": 2, "extra": True, "name": "n"}, "odd"], "alpha": 2,
               "when": "2026-01-02", "id": "a"}
     assert list(DOCUMENT.in_order(stored)) == ["id", "when", "items", "zeta", "alpha"]
@@ -160,7 +160,7 @@ def test_in_order_puts_declared_fields_first_nested_too_then_the_rest():
     assert DOCUMENT.in_order(stored) == stored  # the same values, only the order changes
 
 
-def test_declaring_a_pattern_compiles_nothing_until_a_value_is_checked():
+def test_declaring_a_pattern_compiles_nothing_until_a_value_is_checked() -> None:
     field = String(1, 10, pattern=r"[a-z]+")
     assert field._regex is None
     field.check("abc", "f")

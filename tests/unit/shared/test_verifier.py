@@ -2,6 +2,7 @@ import base64
 import hmac
 import json
 import time
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import jwt
 import pytest
@@ -9,45 +10,40 @@ from cryptography.hazmat.primitives import serialization
 
 from chalicelib_shared.claims import groups_from_claim
 from chalicelib_shared.verifier import CognitoVerifier, Identity, JwksCache, KeysUnavailable, TokenError
-from tests import jwtkit
+from tests.support import tokens
+from tests.support.clock import FakeMonotonic
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def make_verifier(document=None, allow_access_tokens=False, clock=None, fetch=None):
-    fetch = fetch or jwtkit.fake_fetch(document or jwtkit.jwks_bytes())
-    keys = JwksCache("http://keys.invalid/jwks.json", fetch=fetch, clock=clock or Clock())
-    return CognitoVerifier(jwtkit.ISSUER, jwtkit.CLIENT_ID, keys=keys, allow_access_tokens=allow_access_tokens), fetch
+def make_verifier(document: Optional[bytes] = None, allow_access_tokens: bool = False,
+                  clock: Optional[FakeMonotonic] = None,
+                  fetch: Optional[Callable[[str, float], bytes]] = None) -> Tuple[CognitoVerifier, Any]:
+    fetch = fetch or tokens.fake_fetch(document or tokens.jwks_bytes())
+    keys = JwksCache("http://keys.invalid/jwks.json", fetch=fetch, clock=clock or FakeMonotonic())
+    return CognitoVerifier(tokens.ISSUER, tokens.CLIENT_ID, keys=keys, allow_access_tokens=allow_access_tokens), fetch
 
 
-def b64(obj) -> str:
+def b64(obj: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
 
 
-def test_valid_id_token_gives_identity_with_groups():
+def test_valid_id_token_gives_identity_with_groups() -> None:
     verifier, _ = make_verifier()
-    identity = verifier.verify(jwtkit.token(sub="abc", groups=["apiAdmins", "x"]))
+    identity = verifier.verify(tokens.token(sub="abc", groups=["apiAdmins", "x"]))
     assert identity == Identity(sub="abc", groups=("apiAdmins", "x"), token_use="id", claims={})
     assert "apiAdmins" in identity.groups and "apiadmins" not in identity.groups  # exact names
 
 
 @pytest.mark.parametrize("prefix", ["Bearer ", "bearer ", "BEARER  ", ""])
-def test_bearer_prefix_is_optional(prefix):
+def test_bearer_prefix_is_optional(prefix: str) -> None:
     verifier, _ = make_verifier()
-    assert verifier.verify(prefix + jwtkit.token(sub="abc")).sub == "abc"
+    assert verifier.verify(prefix + tokens.token(sub="abc")).sub == "abc"
 
 
-def _bad_tokens():
-    good = jwtkit.token(sub="abc")
+def _bad_tokens() -> Dict[str, Tuple[Optional[str], str]]:
+    good = tokens.token(sub="abc")
     header, payload, signature = good.split(".")
-    tampered_payload = b64({**jwtkit.claims(sub="admin", groups=["apiAdmins"])})
-    public_pem = jwtkit.private_key().public_key().public_bytes(
+    tampered_payload = b64({**tokens.claims(sub="admin", groups=["apiAdmins"])})
+    public_pem = tokens.private_key().public_key().public_bytes(
         encoding=serialization.Encoding.PEM, format=serialization.PublicFormat.SubjectPublicKeyInfo)
     now = int(time.time())
     return {
@@ -57,33 +53,33 @@ def _bad_tokens():
         "garbage": ("not-a-jwt", "malformed_token"),
         "non-ascii garbage": ("\u00e9\u00e8.\u00ff.\u2603", "malformed_token"),
         "two segments": ("a.b", "malformed_token"),
-        "alg none": (b64({"alg": "none", "kid": jwtkit.KID}) + "." + payload + ".", "bad_algorithm"),
+        "alg none": (b64({"alg": "none", "kid": tokens.KID}) + "." + payload + ".", "bad_algorithm"),
         "hs256 with public key": (
-            b64({"alg": "HS256", "kid": jwtkit.KID, "typ": "JWT"}) + "." + payload + "."
+            b64({"alg": "HS256", "kid": tokens.KID, "typ": "JWT"}) + "." + payload + "."
             + base64.urlsafe_b64encode(hmac.new(public_pem, f"x.{payload}".encode(), "sha256").digest())
             .decode().rstrip("="),
             "bad_algorithm"),
-        "other key, same kid": (jwtkit.token(key="attacker", sub="abc"), "bad_signature"),
+        "other key, same kid": (tokens.token(key="attacker", sub="abc"), "bad_signature"),
         "tampered payload": (f"{header}.{tampered_payload}.{signature}", "bad_signature"),
-        "expired": (jwtkit.token(exp=now - 60, iat=now - 3660), "expired"),
-        "not yet valid (nbf)": (jwtkit.token(nbf=now + 600), "not_yet_valid"),
-        "issued in the future": (jwtkit.token(iat=now + 600), "not_yet_valid"),
-        "wrong issuer": (jwtkit.token(iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"),
+        "expired": (tokens.token(exp=now - 60, iat=now - 3660), "expired"),
+        "not yet valid (nbf)": (tokens.token(nbf=now + 600), "not_yet_valid"),
+        "issued in the future": (tokens.token(iat=now + 600), "not_yet_valid"),
+        "wrong issuer": (tokens.token(iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"),
                          "wrong_issuer"),
-        "wrong audience": (jwtkit.token(aud="someone-else"), "wrong_audience"),
-        "access token": (jwtkit.token(token_use="access"), "wrong_token_use"),
-        "no token_use": (jwtkit.token(payload={k: v for k, v in jwtkit.claims().items() if k != "token_use"}),
+        "wrong audience": (tokens.token(aud="someone-else"), "wrong_audience"),
+        "access token": (tokens.token(token_use="access"), "wrong_token_use"),
+        "no token_use": (tokens.token(payload={k: v for k, v in tokens.claims().items() if k != "token_use"}),
                          "missing_token_use"),
-        "missing sub": (jwtkit.token(payload={k: v for k, v in jwtkit.claims().items() if k != "sub"}),
+        "missing sub": (tokens.token(payload={k: v for k, v in tokens.claims().items() if k != "sub"}),
                         "missing_sub"),
-        "unknown kid": (jwtkit.token(kid="rotated-away"), "unknown_kid"),
-        "no kid": (jwt.encode(jwtkit.claims(), jwtkit.private_key(), algorithm="RS256"), "missing_kid"),
+        "unknown kid": (tokens.token(kid="rotated-away"), "unknown_kid"),
+        "no kid": (jwt.encode(tokens.claims(), tokens.private_key(), algorithm="RS256"), "missing_kid"),
         "oversized": ("x" * 9000, "token_too_large"),
     }
 
 
 @pytest.mark.parametrize("name", sorted(_bad_tokens()))
-def test_bad_tokens_are_typed_errors(name):
+def test_bad_tokens_are_typed_errors(name: str) -> None:
     value, reason = _bad_tokens()[name]
     verifier, _ = make_verifier()
     with pytest.raises(TokenError) as info:
@@ -91,87 +87,87 @@ def test_bad_tokens_are_typed_errors(name):
     assert info.value.reason == reason
 
 
-def test_access_tokens_accepted_only_when_allowed_and_for_our_client():
+def test_access_tokens_accepted_only_when_allowed_and_for_our_client() -> None:
     verifier, _ = make_verifier(allow_access_tokens=True)
-    assert verifier.verify(jwtkit.token(sub="abc", token_use="access")).token_use == "access"
+    assert verifier.verify(tokens.token(sub="abc", token_use="access")).token_use == "access"
     with pytest.raises(TokenError) as info:
-        verifier.verify(jwtkit.token(token_use="access", client_id="other"))
+        verifier.verify(tokens.token(token_use="access", client_id="other"))
     assert info.value.reason == "wrong_client"
 
 
-def test_small_leeway_on_expiry():
+def test_small_leeway_on_expiry() -> None:
     verifier, _ = make_verifier()
     now = int(time.time())
-    assert verifier.verify(jwtkit.token(sub="abc", exp=now - 2, iat=now - 3600)).sub == "abc"
+    assert verifier.verify(tokens.token(sub="abc", exp=now - 2, iat=now - 3600)).sub == "abc"
 
 
-def test_jwks_is_cached_and_not_refetched_while_fresh():
-    clock = Clock()
+def test_jwks_is_cached_and_not_refetched_while_fresh() -> None:
+    clock = FakeMonotonic()
     verifier, fetch = make_verifier(clock=clock)
     for _ in range(5):
-        verifier.verify(jwtkit.token())
+        verifier.verify(tokens.token())
     assert len(fetch.calls) == 1
     clock.now += 3601  # past the TTL: one refresh
-    verifier.verify(jwtkit.token())
+    verifier.verify(tokens.token())
     assert len(fetch.calls) == 2
 
 
-def test_unknown_kid_refetches_once_then_rate_limits():
-    clock = Clock()
-    documents = [jwtkit.jwks_bytes(), jwtkit.jwks_bytes("main", "rotated")]
+def test_unknown_kid_refetches_once_then_rate_limits() -> None:
+    clock = FakeMonotonic()
+    documents = [tokens.jwks_bytes(), tokens.jwks_bytes("main", "rotated")]
 
-    def fetch(url, timeout):
+    def fetch(url: str, timeout: float) -> bytes:
         fetch.calls.append(url)
         return documents[min(len(fetch.calls) - 1, 1)]
     fetch.calls = []
     verifier, _ = make_verifier(clock=clock, fetch=fetch)
-    verifier.verify(jwtkit.token())
+    verifier.verify(tokens.token())
     clock.now += 60
     # a key published after our first fetch (kid "test-kid-1-1") is found by one refetch
-    assert verifier.verify(jwtkit.token(key="rotated", kid=jwtkit.KID + "-1", sub="r")).sub == "r"
+    assert verifier.verify(tokens.token(key="rotated", kid=tokens.KID + "-1", sub="r")).sub == "r"
     assert len(fetch.calls) == 2
     for _ in range(5):  # random kids do not make us hammer the endpoint
         with pytest.raises(TokenError):
-            verifier.verify(jwtkit.token(kid="random"))
+            verifier.verify(tokens.token(kid="random"))
     assert len(fetch.calls) == 2
 
 
-def test_cold_cache_with_unreachable_jwks_is_keys_unavailable():
-    def fetch(url, timeout):
+def test_cold_cache_with_unreachable_jwks_is_keys_unavailable() -> None:
+    def fetch(url: str, timeout: float) -> bytes:
         raise OSError("connection refused")
     verifier, _ = make_verifier(fetch=fetch)
     with pytest.raises(KeysUnavailable) as info:
-        verifier.verify(jwtkit.token())
+        verifier.verify(tokens.token())
     assert info.value.reason == "jwks_unavailable"
 
 
-def test_warm_cache_survives_jwks_outage():
-    clock = Clock()
+def test_warm_cache_survives_jwks_outage() -> None:
+    clock = FakeMonotonic()
     state = {"down": False}
 
-    def fetch(url, timeout):
+    def fetch(url: str, timeout: float) -> bytes:
         if state["down"]:
             raise OSError("down")
-        return jwtkit.jwks_bytes()
+        return tokens.jwks_bytes()
     verifier, _ = make_verifier(clock=clock, fetch=fetch)
-    verifier.verify(jwtkit.token())
+    verifier.verify(tokens.token())
     state["down"] = True
     clock.now += 7200  # cache expired and the refresh fails: stale keys keep working
-    assert verifier.verify(jwtkit.token(sub="still")).sub == "still"
+    assert verifier.verify(tokens.token(sub="still")).sub == "still"
 
 
-def test_real_http_fetch_times_out_quickly():
+def test_real_http_fetch_times_out_quickly() -> None:
     import socket
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)  # accepts the connection, never answers
     try:
         url = f"http://127.0.0.1:{server.getsockname()[1]}/jwks.json"
-        verifier = CognitoVerifier(jwtkit.ISSUER, jwtkit.CLIENT_ID,
+        verifier = CognitoVerifier(tokens.ISSUER, tokens.CLIENT_ID,
                                    keys=JwksCache(url, timeout=0.3))
         started = time.monotonic()
         with pytest.raises(KeysUnavailable):
-            verifier.verify(jwtkit.token())
+            verifier.verify(tokens.token())
         assert time.monotonic() - started < 2
     finally:
         server.close()
@@ -188,5 +184,5 @@ def test_real_http_fetch_times_out_quickly():
     (42, ()),
     ([1, "a", None], ("a",)),
 ])
-def test_groups_claim_in_every_shape(value, expected):
+def test_groups_claim_in_every_shape(value: Any, expected: Tuple[str, ...]) -> None:
     assert groups_from_claim(value) == expected

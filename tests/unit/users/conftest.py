@@ -1,17 +1,20 @@
 """Fixtures for the users service unit tests: the app loaded with test settings, an in-memory
 repository, a fake clock and a verifier that trusts a test RSA key."""
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
 import pytest
 
-from tests.apps import app_dir, app_module, use_app
-from tests.unit.users import tokens
-from tests.unit.users.support import FakeClock, load_users_app
+from tests.support import tokens
+from tests.support.apps import app_dir, app_module, load_app, use_app
+from tests.support.clock import FakeClock
+
+START = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="session")
 def users_app() -> Any:
-    return load_users_app()
+    return load_app("users_app")
 
 
 @pytest.fixture
@@ -42,7 +45,7 @@ def _restore_parts(users_app: Any) -> Iterator[None]:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

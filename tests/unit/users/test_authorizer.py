@@ -4,7 +4,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from tests.unit.users import tokens
+from tests.support import tokens
 
 ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/users/someone"
 PREFIX = "arn:aws:execute-api:us-east-1:123456789012:abc123/api"
@@ -24,7 +24,7 @@ def allowed(result: Dict[str, Any]) -> List[str]:
 
 
 def test_admin_may_call_every_users_route(authorizer: Any) -> None:
-    result = authorizer(tokens.token("admin-1", ["readers", "apiAdmins"]))
+    result = authorizer(tokens.id_token("admin-1", ["readers", "apiAdmins"]))
     assert result["principalId"] == "admin-1"
     assert result["context"] == {"sub": "admin-1", "isAdmin": "true", "tokenUse": "id"}
     assert sorted(allowed(result)) == [f"{PREFIX}/*/users", f"{PREFIX}/*/users/*"]
@@ -33,40 +33,40 @@ def test_admin_may_call_every_users_route(authorizer: Any) -> None:
 def test_regular_user_gets_only_their_own_record(authorizer: Any) -> None:
     # the policy is cached per token for every route: it must not depend on the route asked for
     for arn in (ARN, f"{PREFIX}/POST/users", f"{PREFIX}/GET/users/user-1"):
-        result = authorizer(tokens.token("user-1", ["readers"]), arn)
+        result = authorizer(tokens.id_token("user-1", ["readers"]), arn)
         assert result["principalId"] == "user-1"
         assert result["context"] == {"sub": "user-1", "isAdmin": "false", "tokenUse": "id"}
         assert sorted(allowed(result)) == sorted(f"{PREFIX}/{m}/users/user-1" for m in ("GET", "PUT", "DELETE"))
 
 
 def test_context_is_flat_strings(authorizer: Any) -> None:
-    for token in (tokens.token("a-1", ["apiAdmins"]), tokens.token("b-2")):
+    for token in (tokens.id_token("a-1", ["apiAdmins"]), tokens.id_token("b-2")):
         context = authorizer(token)["context"]
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in context.items())
 
 
 @pytest.mark.parametrize("groups", [["notapiAdmins"], ["apiAdmins "], ["apiadmins"], "xapiAdmins", None])
 def test_lookalike_groups_are_not_admin(authorizer: Any, groups: Any) -> None:
-    result = authorizer(tokens.token("user-1", groups if groups is None or isinstance(groups, list) else None,
+    result = authorizer(tokens.id_token("user-1", groups if groups is None or isinstance(groups, list) else None,
                                      **({"cognito:groups": groups} if isinstance(groups, str) else {})))
     assert result["context"]["isAdmin"] == "false"
 
 
 def test_comma_string_groups_as_api_gateway_sends_them(authorizer: Any) -> None:
-    assert authorizer(tokens.token("a-1", **{"cognito:groups": "x,apiAdmins"}))["context"]["isAdmin"] == "true"
+    assert authorizer(tokens.id_token("a-1", **{"cognito:groups": "x,apiAdmins"}))["context"]["isAdmin"] == "true"
 
 
 def test_a_sub_that_cannot_be_a_userid_is_denied_everything(authorizer: Any) -> None:
-    result = authorizer(tokens.token("weird/sub*"))
+    result = authorizer(tokens.id_token("weird/sub*"))
     [statement] = result["policyDocument"]["Statement"]
     assert statement["Effect"] == "Deny" and statement["Resource"] == [f"{PREFIX}/*"]
 
 
 @pytest.mark.parametrize("token", [
     "", "garbage", "Bearer", "a.b.c", "x" * 10000,
-    tokens.token("u", foreign_key=True), tokens.token("u", exp=1000), tokens.token("u", nbf=4102444800),
-    tokens.token("u", iss="https://cognito-idp.us-east-1.amazonaws.com/other"), tokens.token("u", aud="x"),
-    tokens.token("u", token_use="access"), tokens.token("u", sub=None), "Bearer \u00ff\u00fe.\u2603.x",
+    tokens.id_token("u", foreign_key=True), tokens.id_token("u", exp=1000), tokens.id_token("u", nbf=4102444800),
+    tokens.id_token("u", iss="https://cognito-idp.us-east-1.amazonaws.com/other"), tokens.id_token("u", aud="x"),
+    tokens.id_token("u", token_use="access"), tokens.id_token("u", sub=None), "Bearer \u00ff\u00fe.\u2603.x",
 ])
 def test_invalid_tokens_raise_exactly_unauthorized(authorizer: Any, token: str) -> None:
     with pytest.raises(Exception) as info:
@@ -75,7 +75,7 @@ def test_invalid_tokens_raise_exactly_unauthorized(authorizer: Any, token: str) 
 
 
 def test_bearer_prefix_is_accepted(authorizer: Any) -> None:
-    assert authorizer("Bearer " + tokens.token("user-1"))["principalId"] == "user-1"
+    assert authorizer("Bearer " + tokens.id_token("user-1"))["principalId"] == "user-1"
 
 
 def test_unexpected_error_is_unauthorized_not_a_crash(authorizer: Any, mod: Any, repo: Any) -> None:
@@ -84,7 +84,7 @@ def test_unexpected_error_is_unauthorized_not_a_crash(authorizer: Any, mod: Any,
             raise KeyError("boom")
     mod.app.root.install(mod.app.compose(repo=repo, verifier=Exploding()))
     with pytest.raises(Exception) as info:
-        authorizer(tokens.token("user-1"))
+        authorizer(tokens.id_token("user-1"))
     assert str(info.value) == "Unauthorized"
 
 
@@ -92,7 +92,7 @@ def test_jwks_unavailable_with_cold_cache_is_the_documented_failure(authorizer: 
     failing = tokens.verifier(mod.verifier.CognitoVerifier, mod.verifier.JwksCache, fail=True)
     mod.app.root.install(mod.app.compose(repo=repo, verifier=failing))
     with pytest.raises(mod.auth.AuthorizerUnavailable):
-        authorizer(tokens.token("user-1"))
+        authorizer(tokens.id_token("user-1"))
 
 
 def test_warm_cache_keeps_verifying_when_jwks_goes_down(mod: Any, repo: Any) -> None:
@@ -101,12 +101,12 @@ def test_warm_cache_keeps_verifying_when_jwks_goes_down(mod: Any, repo: Any) -> 
     def fetch(url: str, timeout: float) -> bytes:
         if not state["up"]:
             raise OSError("down")
-        return tokens.jwks()
+        return tokens.jwks_bytes()
     cache = mod.verifier.JwksCache("http://jwks.invalid", fetch=fetch, ttl=0.0, refetch_interval=0.0)
     verifier = mod.verifier.CognitoVerifier(tokens.ISSUER, tokens.CLIENT_ID, keys=cache)
     mod.app.root.install(mod.app.compose(repo=repo, verifier=verifier))
-    call = lambda: mod.app.users_authorizer({"type": "TOKEN", "authorizationToken": tokens.token("u-1"),  # noqa: E731
-                                             "methodArn": ARN}, None)
+    call = lambda: mod.app.users_authorizer(  # noqa: E731
+        {"type": "TOKEN", "authorizationToken": tokens.id_token("u-1"), "methodArn": ARN}, None)
     assert call()["principalId"] == "u-1"
     state["up"] = False
     assert call()["principalId"] == "u-1"  # stale keys beat failing
@@ -142,12 +142,11 @@ def test_only_the_api_function_pays_for_boto3_and_the_tracer(handler: str) -> No
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    from tests.apps import app_dir
-    from tests.unit.users.support import ENV
+    from tests.support.apps import TEST_ENV, app_dir
 
     class Jwks(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
-            body = tokens.jwks()
+            body = tokens.jwks_bytes()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -158,13 +157,14 @@ def test_only_the_api_function_pays_for_boto3_and_the_tracer(handler: str) -> No
 
     server = HTTPServer(("127.0.0.1", 0), Jwks)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = {"PATH": "/usr/bin:/bin", **ENV, "JWKS_URL": f"http://127.0.0.1:{server.server_port}/jwks.json",
+    env = {"PATH": "/usr/bin:/bin", **TEST_ENV["users_app"],
+           "JWKS_URL": f"http://127.0.0.1:{server.server_port}/jwks.json",
            "_HANDLER": handler, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_EC2_METADATA_DISABLED": "true"}
     try:
         mode = "authorize" if handler == "app.users_authorizer" else "import"
-        proc = subprocess.run([sys.executable, "-c", AS_LAMBDA, mode, tokens.token("user-1")], cwd=app_dir("users_app"),
-                              env=env, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run([sys.executable, "-c", AS_LAMBDA, mode, tokens.id_token("user-1")],
+                              cwd=app_dir("users_app"), env=env, capture_output=True, text=True, timeout=60)
     finally:
         server.shutdown()
     assert proc.returncode == 0, proc.stderr

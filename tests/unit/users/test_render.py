@@ -4,7 +4,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from tests.apps import ROOT
+from deploy.project import ROOT
 
 
 def test_known_fields_first_in_declared_order_then_the_others_as_stored(mod: Any) -> None:

@@ -1,45 +1,29 @@
 """Every users route through the strict test client (authorizer enforced as API Gateway does),
 with an in-memory repository and a fake clock."""
 import json
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 import pytest
 
-from tests.unit.users import tokens
+from tests.support import tokens
+from tests.support.http import assert_error, call
 
 ADMIN = "admin-sub-1"
 OWNER = "owner-sub-1"
 OTHER = "other-sub-1"
 
 
-def auth(sub: str, admin: bool = False) -> Dict[str, str]:
-    return {"Authorization": tokens.token(sub, [tokens.ADMIN_GROUP] if admin else [])}
-
-
-def call(client: Any, method: str, path: str, who: Optional[str] = None, body: Any = None,
-         raw: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None) -> Any:
-    all_headers = {"Content-Type": "application/json"}
-    if who is not None:
-        all_headers.update(auth(who, admin=who == ADMIN))
-    all_headers.update(headers or {})
-    payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
-    response = getattr(client.http, method.lower())(path, headers=all_headers, body=payload)
-    response.data = json.loads(response.body) if response.body else None
-    return response
+def token_of(sub: Optional[str]) -> Optional[str]:
+    """An ID token for `sub`, in the admin group when it is ADMIN (None for no caller)."""
+    if sub is None:
+        return None
+    return tokens.id_token(sub, [tokens.ADMIN_GROUP] if sub == ADMIN else [])
 
 
 def seed(repo: Any, userid: str, name: str = "Seeded") -> None:
     repo.items[userid] = {"userid": userid, "name": name, "createdAt": "2025-01-01T00:00:00.000000+00:00",
                           "updatedAt": "2025-01-01T00:00:00.000000+00:00",
                           "timestamp": "2025-01-01T00:00:00.000000+00:00"}
-
-
-def assert_error(response: Any, status: int, code: Optional[str] = None) -> None:
-    assert response.status_code == status, (response.status_code, response.body)
-    assert response.headers["Content-Type"].startswith("application/json")
-    assert set(response.data) <= {"Code", "Message", "Fields"} and "Message" in response.data
-    if code:
-        assert response.data["Code"] == code
 
 
 # --- the workshop's six scenarios ------------------------------------------------------------
@@ -49,12 +33,12 @@ def test_no_token_is_401(client: Any) -> None:
 
 
 def test_regular_user_cannot_list_or_create(client: Any) -> None:
-    assert_error(call(client, "GET", "/users", OWNER), 403)
-    assert_error(call(client, "POST", "/users", OWNER, {"name": "x"}), 403)
+    assert_error(call(client, "GET", "/users", who=token_of(OWNER)), 403)
+    assert_error(call(client, "POST", "/users", {"name": "x"}, who=token_of(OWNER)), 403)
 
 
 def test_admin_create_echoes_stored_user(client: Any, repo: Any, clock: Any) -> None:
-    r = call(client, "POST", "/users", ADMIN, {"name": "Ada"})
+    r = call(client, "POST", "/users", {"name": "Ada"}, who=token_of(ADMIN))
     assert r.status_code == 200, r.body
     stamp = "2026-01-02T03:04:05.678901+00:00"
     assert r.data == {"userid": r.data["userid"], "name": "Ada", "createdAt": stamp, "updatedAt": stamp,
@@ -64,12 +48,12 @@ def test_admin_create_echoes_stored_user(client: Any, repo: Any, clock: Any) -> 
 
 
 def test_body_not_json_is_400(client: Any) -> None:
-    assert_error(call(client, "POST", "/users", ADMIN, raw=b"not json"), 400, "InvalidJson")
+    assert_error(call(client, "POST", "/users", who=token_of(ADMIN), raw=b"not json"), 400, "InvalidJson")
 
 
 def test_regular_user_cannot_read_another_user(client: Any, repo: Any) -> None:
     seed(repo, OTHER)
-    assert_error(call(client, "GET", f"/users/{OTHER}", OWNER), 403)
+    assert_error(call(client, "GET", f"/users/{OTHER}", who=token_of(OWNER)), 403)
 
 
 # --- ownership matrix ---------------------------------------------------------------------------
@@ -93,7 +77,7 @@ def test_ownership_matrix(client: Any, repo: Any, method: str, path: str, who: s
     seed(repo, OWNER, "Owner")
     before = dict(repo.items)
     body = {"name": "Changed"} if method in ("POST", "PUT") else None
-    r = call(client, method, path.replace("{id}", OWNER), WHO[who], body)
+    r = call(client, method, path.replace("{id}", OWNER), body, who=token_of(WHO[who]))
     expected = EXPECTED[(method, path)][who]
     assert r.status_code == expected, (r.status_code, r.body)
     if expected != 200:
@@ -116,10 +100,10 @@ def test_view_rechecks_ownership_even_if_the_gateway_let_it_through(mod: Any, re
 
 def test_create_with_userid_and_email_then_duplicate_is_409(client: Any, repo: Any) -> None:
     body = {"name": "Grace", "email": "grace@example.com", "userid": "abc_123-X"}
-    r = call(client, "POST", "/users", ADMIN, body)
+    r = call(client, "POST", "/users", body, who=token_of(ADMIN))
     assert r.status_code == 200 and r.data["userid"] == "abc_123-X" and r.data["email"] == "grace@example.com"
     stored = dict(repo.items["abc_123-X"])
-    r2 = call(client, "POST", "/users", ADMIN, {"name": "Impostor", "userid": "abc_123-X"})
+    r2 = call(client, "POST", "/users", {"name": "Impostor", "userid": "abc_123-X"}, who=token_of(ADMIN))
     assert_error(r2, 409, "UserExists")
     assert repo.items["abc_123-X"] == stored  # never overwritten
 
@@ -149,85 +133,88 @@ def test_create_with_userid_and_email_then_duplicate_is_409(client: Any, repo: A
     (b'{"name": "a", "userid": 42}', 400, "ValidationError"),
 ])
 def test_create_rejects_bad_bodies(client: Any, repo: Any, raw: bytes, status: int, code: str) -> None:
-    assert_error(call(client, "POST", "/users", ADMIN, raw=raw), status, code)
+    assert_error(call(client, "POST", "/users", who=token_of(ADMIN), raw=raw), status, code)
     assert repo.items == {}
 
 
 def test_create_validation_names_fields(client: Any) -> None:
-    r = call(client, "POST", "/users", ADMIN, {"name": "x" * 257, "email": "bad", "role": "admin"})
+    r = call(client, "POST", "/users", {"name": "x" * 257, "email": "bad", "role": "admin"}, who=token_of(ADMIN))
     assert_error(r, 400, "ValidationError")
     assert set(r.data["Fields"]) == {"name", "email", "role"}
 
 
 def test_create_limits(client: Any) -> None:
-    ok = call(client, "POST", "/users", ADMIN, {"name": "x" * 256, "userid": "u" * 128})
+    ok = call(client, "POST", "/users", {"name": "x" * 256, "userid": "u" * 128}, who=token_of(ADMIN))
     assert ok.status_code == 200
-    assert_error(call(client, "POST", "/users", ADMIN, {"name": "x", "userid": "u" * 129}), 400, "ValidationError")
+    assert_error(call(client, "POST", "/users", {"name": "x", "userid": "u" * 129}, who=token_of(ADMIN)), 400,
+                 "ValidationError")
     long_email = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 60 + ".com"
     assert len(long_email) > 254
-    assert_error(call(client, "POST", "/users", ADMIN, {"name": "x", "email": long_email}), 400)
+    assert_error(call(client, "POST", "/users", {"name": "x", "email": long_email}, who=token_of(ADMIN)), 400)
 
 
 def test_wrong_content_type_is_415(client: Any) -> None:
-    r = call(client, "POST", "/users", ADMIN, raw=b'{"name": "a"}', headers={"Content-Type": "text/plain"})
+    r = call(client, "POST", "/users", who=token_of(ADMIN), raw=b'{"name": "a"}',
+             headers={"Content-Type": "text/plain"})
     assert_error(r, 415, "UnsupportedMediaType")
 
 
 def test_huge_body_is_413(client: Any, repo: Any) -> None:
-    r = call(client, "POST", "/users", ADMIN, {"name": "a", "pad": "x" * 70000})
+    r = call(client, "POST", "/users", {"name": "a", "pad": "x" * 70000}, who=token_of(ADMIN))
     assert_error(r, 413, "PayloadTooLarge")
     assert repo.items == {}
 
 
 def test_unicode_name_is_stored_exactly(client: Any) -> None:
-    r = call(client, "POST", "/users", ADMIN, {"name": "Zoë 李 🚀"})
+    r = call(client, "POST", "/users", {"name": "Zoë 李 🚀"}, who=token_of(ADMIN))
     assert r.status_code == 200 and r.data["name"] == "Zoë 李 🚀"
 
 
 # --- get / put / delete -------------------------------------------------------------------------
 
 def test_get_missing_is_404(client: Any) -> None:
-    assert_error(call(client, "GET", f"/users/{OWNER}", OWNER), 404, "NotFound")
-    assert_error(call(client, "GET", "/users/nobody", ADMIN), 404, "NotFound")
+    assert_error(call(client, "GET", f"/users/{OWNER}", who=token_of(OWNER)), 404, "NotFound")
+    assert_error(call(client, "GET", "/users/nobody", who=token_of(ADMIN)), 404, "NotFound")
 
 
 def test_bad_userid_in_path_is_400_for_admin_and_403_for_others(client: Any) -> None:
-    assert_error(call(client, "GET", "/users/bad%21id", ADMIN), 400, "ValidationError")
-    assert_error(call(client, "GET", "/users/" + "u" * 129, ADMIN), 400, "ValidationError")
-    assert_error(call(client, "GET", "/users/bad%21id", OWNER), 403)
+    assert_error(call(client, "GET", "/users/bad%21id", who=token_of(ADMIN)), 400, "ValidationError")
+    assert_error(call(client, "GET", "/users/" + "u" * 129, who=token_of(ADMIN)), 400, "ValidationError")
+    assert_error(call(client, "GET", "/users/bad%21id", who=token_of(OWNER)), 403)
 
 
 def test_put_creates_then_updates_preserving_created_at(client: Any, repo: Any, clock: Any) -> None:
-    r1 = call(client, "PUT", f"/users/{OWNER}", OWNER, {"name": "Me", "email": "me@example.com"})
+    r1 = call(client, "PUT", f"/users/{OWNER}", {"name": "Me", "email": "me@example.com"}, who=token_of(OWNER))
     assert r1.status_code == 200, r1.body
     created = r1.data["createdAt"]
     assert r1.data == {"userid": OWNER, "name": "Me", "email": "me@example.com", "createdAt": created,
                        "updatedAt": created, "timestamp": created}
-    clock.advance(60)
-    r2 = call(client, "PUT", f"/users/{OWNER}", OWNER, {"name": "Me Again", "userid": OWNER})
+    clock.advance(seconds=60)
+    r2 = call(client, "PUT", f"/users/{OWNER}", {"name": "Me Again", "userid": OWNER}, who=token_of(OWNER))
     assert r2.status_code == 200
     assert r2.data["createdAt"] == created
     assert r2.data["updatedAt"] == r2.data["timestamp"] == "2026-01-02T03:05:05.678901+00:00"
     assert "email" not in r2.data  # PUT replaces the editable fields; no email given -> none kept
     assert repo.items[OWNER] == r2.data
-    assert call(client, "GET", f"/users/{OWNER}", OWNER).data == r2.data
+    assert call(client, "GET", f"/users/{OWNER}", who=token_of(OWNER)).data == r2.data
 
 
 def test_put_rejects_a_different_userid_and_read_only_fields(client: Any, repo: Any) -> None:
-    r = call(client, "PUT", f"/users/{OWNER}", OWNER, {"name": "x", "userid": OTHER})
+    r = call(client, "PUT", f"/users/{OWNER}", {"name": "x", "userid": OTHER}, who=token_of(OWNER))
     assert_error(r, 400, "ValidationError")
-    r = call(client, "PUT", f"/users/{OWNER}", OWNER, {"name": "x", "createdAt": "1999-01-01T00:00:00+00:00"})
+    r = call(client, "PUT", f"/users/{OWNER}", {"name": "x", "createdAt": "1999-01-01T00:00:00+00:00"},
+             who=token_of(OWNER))
     assert_error(r, 400, "ValidationError")
-    assert_error(call(client, "PUT", f"/users/{OWNER}", OWNER, raw=b"[]"), 400, "InvalidJson")
+    assert_error(call(client, "PUT", f"/users/{OWNER}", who=token_of(OWNER), raw=b"[]"), 400, "InvalidJson")
     assert repo.items == {}
 
 
 def test_delete_then_404(client: Any, repo: Any) -> None:
     seed(repo, OWNER)
-    r = call(client, "DELETE", f"/users/{OWNER}", OWNER)
+    r = call(client, "DELETE", f"/users/{OWNER}", who=token_of(OWNER))
     assert r.status_code == 200 and r.data == {}
     assert OWNER not in repo.items
-    assert_error(call(client, "DELETE", f"/users/{OWNER}", OWNER), 404, "NotFound")
+    assert_error(call(client, "DELETE", f"/users/{OWNER}", who=token_of(OWNER)), 404, "NotFound")
 
 
 def test_stored_numbers_render_exactly(client: Any, repo: Any) -> None:
@@ -235,10 +222,10 @@ def test_stored_numbers_render_exactly(client: Any, repo: Any) -> None:
     from decimal import Decimal
     repo.items["legacy"] = {"userid": "legacy", "name": "Old", "timestamp": Decimal("1700000000.5"),
                             "age": Decimal("42")}
-    r = call(client, "GET", "/users/legacy", ADMIN)
+    r = call(client, "GET", "/users/legacy", who=token_of(ADMIN))
     assert r.status_code == 200
     assert r.body == b'{"userid":"legacy","name":"Old","timestamp":1700000000.5,"age":42}'
-    assert call(client, "GET", "/users", ADMIN).status_code == 200
+    assert call(client, "GET", "/users", who=token_of(ADMIN)).status_code == 200
 
 
 def test_every_route_is_one_storage_call(client: Any, repo: Any) -> None:
@@ -247,7 +234,7 @@ def test_every_route_is_one_storage_call(client: Any, repo: Any) -> None:
                                ("GET", f"/users/{OWNER}", None), ("PUT", f"/users/{OWNER}", {"name": "n"}),
                                ("DELETE", f"/users/{OWNER}", None)]:
         before = repo.calls
-        assert call(client, method, path, ADMIN, body).status_code == 200
+        assert call(client, method, path, body, who=token_of(ADMIN)).status_code == 200
         assert repo.calls == before + 1, (method, path)
 
 
@@ -257,7 +244,7 @@ def test_list_paginates_with_link_header(client: Any, repo: Any) -> None:
     for i in range(7):
         seed(repo, f"user-{i}")
     seen = []
-    r = call(client, "GET", "/users?limit=3", ADMIN)
+    r = call(client, "GET", "/users?limit=3", who=token_of(ADMIN))
     pages = 0
     while True:
         assert r.status_code == 200 and isinstance(r.data, list)
@@ -269,7 +256,7 @@ def test_list_paginates_with_link_header(client: Any, repo: Any) -> None:
             break
         assert link.startswith("</users?limit=3&nextToken=") and link.endswith('>; rel="next"')
         assert r.headers["X-Next-Token"] in link
-        r = call(client, "GET", link[1:link.index(">")], ADMIN)
+        r = call(client, "GET", link[1:link.index(">")], who=token_of(ADMIN))
     assert sorted(seen) == [f"user-{i}" for i in range(7)] and len(seen) == 7
     assert pages == 3
 
@@ -277,38 +264,38 @@ def test_list_paginates_with_link_header(client: Any, repo: Any) -> None:
 def test_list_default_limit_is_50(client: Any, repo: Any) -> None:
     for i in range(51):
         seed(repo, f"user-{i:03d}")
-    r = call(client, "GET", "/users", ADMIN)
+    r = call(client, "GET", "/users", who=token_of(ADMIN))
     assert len(r.data) == 50 and "Link" in r.headers
 
 
 def test_list_empty_and_exact_page(client: Any, repo: Any) -> None:
-    r = call(client, "GET", "/users", ADMIN)
+    r = call(client, "GET", "/users", who=token_of(ADMIN))
     assert r.status_code == 200 and r.data == [] and "Link" not in r.headers
     seed(repo, "a")
-    r = call(client, "GET", "/users?limit=1", ADMIN)
+    r = call(client, "GET", "/users?limit=1", who=token_of(ADMIN))
     assert [u["userid"] for u in r.data] == ["a"]
     # a full last page has a next link (DynamoDB cannot tell), the page after it is empty and final
-    nxt = call(client, "GET", r.headers["Link"][1:r.headers["Link"].index(">")], ADMIN)
+    nxt = call(client, "GET", r.headers["Link"][1:r.headers["Link"].index(">")], who=token_of(ADMIN))
     assert nxt.status_code == 200 and nxt.data == [] and "Link" not in nxt.headers
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=-1", "limit=abc", "limit=1.5", "limit="])
 def test_list_limit_out_of_range_is_400(client: Any, query: str) -> None:
-    assert_error(call(client, "GET", f"/users?{query}", ADMIN), 400, "InvalidParameter")
+    assert_error(call(client, "GET", f"/users?{query}", who=token_of(ADMIN)), 400, "InvalidParameter")
 
 
 @pytest.mark.parametrize("token", ["garbage", "eyJ1c2VyaWQiOjF9", "eyJvdGhlciI6IngifQ", "x" * 3000,
                                    "eyJ1c2VyaWQiOiJhIiwiZXh0cmEiOiJiIn0"])
 def test_tampered_next_token_is_400(client: Any, token: str) -> None:
-    assert_error(call(client, "GET", f"/users?nextToken={token}", ADMIN), 400, "InvalidNextToken")
+    assert_error(call(client, "GET", f"/users?nextToken={token}", who=token_of(ADMIN)), 400, "InvalidNextToken")
 
 
 # --- authorizer edge cases through the gateway -----------------------------------------------------
 
 @pytest.mark.parametrize("header", [
-    "garbage", "Bearer ", "a.b.c", tokens.token(OWNER, foreign_key=True), tokens.token(OWNER, exp=1),
-    tokens.token(OWNER, iss="https://evil.example.com"), tokens.token(OWNER, aud="other-client"),
-    tokens.token(OWNER, token_use="access"), tokens.token(OWNER, sub=None), "Bearer \u00e9\u00e9",
+    "garbage", "Bearer ", "a.b.c", tokens.id_token(OWNER, foreign_key=True), tokens.id_token(OWNER, exp=1),
+    tokens.id_token(OWNER, iss="https://evil.example.com"), tokens.id_token(OWNER, aud="other-client"),
+    tokens.id_token(OWNER, token_use="access"), tokens.id_token(OWNER, sub=None), "Bearer \u00e9\u00e9",
 ])
 def test_bad_tokens_get_401(client: Any, repo: Any, header: str) -> None:
     seed(repo, OWNER)
@@ -317,17 +304,18 @@ def test_bad_tokens_get_401(client: Any, repo: Any, header: str) -> None:
 
 
 def test_bearer_prefix_and_lookalike_admin_groups(client: Any) -> None:
-    ok = call(client, "GET", "/users", headers={"Authorization": "Bearer " + tokens.token(ADMIN, ["x", "apiAdmins"])})
+    ok = call(client, "GET", "/users",
+              headers={"Authorization": "Bearer " + tokens.id_token(ADMIN, ["x", "apiAdmins"])})
     assert ok.status_code == 200  # admin group anywhere in the list
     for groups in (["notapiAdmins"], ["apiAdmins "], ["APIADMINS"], []):
-        r = call(client, "GET", "/users", headers={"Authorization": tokens.token(ADMIN, groups)})
+        r = call(client, "GET", "/users", headers={"Authorization": tokens.id_token(ADMIN, groups)})
         assert_error(r, 403)
 
 
 def test_jwks_unavailable_with_cold_cache_is_a_503(client: Any, mod: Any, repo: Any) -> None:
     failing = tokens.verifier(mod.verifier.CognitoVerifier, mod.verifier.JwksCache, fail=True)
     mod.app.root.install(mod.app.compose(repo=repo, verifier=failing))
-    r = call(client, "GET", f"/users/{OWNER}", OWNER)
+    r = call(client, "GET", f"/users/{OWNER}", who=token_of(OWNER))
     assert_error(r, 503)
     assert r.headers.get("Retry-After") == "1"
 
@@ -350,7 +338,7 @@ def test_dynamodb_throttling_and_outage_are_503(client: Any, mod: Any, clock: An
     for exc in (ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "GetItem"),
                 EndpointConnectionError(endpoint_url="http://127.0.0.1:9")):
         mod.app.root.install(mod.app.compose(repo=_Broken(exc), clock=clock, verifier=test_verifier))
-        r = call(client, "GET", f"/users/{OWNER}", OWNER)
+        r = call(client, "GET", f"/users/{OWNER}", who=token_of(OWNER))
         assert_error(r, 503)
         assert r.headers["Retry-After"]
 
@@ -358,7 +346,7 @@ def test_dynamodb_throttling_and_outage_are_503(client: Any, mod: Any, clock: An
 def test_bug_is_a_plain_500_without_details(client: Any, mod: Any, clock: Any, test_verifier: Any) -> None:
     mod.app.root.install(mod.app.compose(repo=_Broken(RuntimeError("secret detail")), clock=clock,
                                          verifier=test_verifier))
-    r = call(client, "GET", f"/users/{OWNER}", OWNER)
+    r = call(client, "GET", f"/users/{OWNER}", who=token_of(OWNER))
     assert_error(r, 500)
     assert b"secret" not in r.body and b"Traceback" not in r.body
 
@@ -371,10 +359,10 @@ def test_metrics_emitted_and_no_personal_data_logged(client: Any, capsys: Any, m
     handler = mod.app.logger.registered_handler
     log = io.StringIO()
     old_stream = handler.setStream(log)
-    r = call(client, "POST", "/users", ADMIN, {"name": "Secret Name", "email": "secret@example.com"})
+    r = call(client, "POST", "/users", {"name": "Secret Name", "email": "secret@example.com"}, who=token_of(ADMIN))
     assert r.status_code == 200
-    call(client, "DELETE", f"/users/{r.data['userid']}", ADMIN)
-    call(client, "GET", "/users/x", headers={"Authorization": "Bearer " + tokens.token(OWNER, foreign_key=True)})
+    call(client, "DELETE", f"/users/{r.data['userid']}", who=token_of(ADMIN))
+    call(client, "GET", "/users/x", headers={"Authorization": "Bearer " + tokens.id_token(OWNER, foreign_key=True)})
     handler.setStream(old_stream)
     out = capsys.readouterr()
     text = out.out + out.err + log.getvalue()
@@ -403,7 +391,7 @@ def test_unreachable_dynamodb_fails_fast_with_503(client: Any, mod: Any, clock: 
     for method, path, body in [("GET", "/users", None), ("POST", "/users", {"name": "n"}),
                                ("GET", f"/users/{OWNER}", None), ("PUT", f"/users/{OWNER}", {"name": "n"}),
                                ("DELETE", f"/users/{OWNER}", None)]:
-        r = call(client, method, path, ADMIN, body)
+        r = call(client, method, path, body, who=token_of(ADMIN))
         assert_error(r, 503, "DependencyUnavailable")
         assert r.headers["Retry-After"]
     assert time.monotonic() - started < 5

@@ -64,7 +64,7 @@ def test_owner_or_admin_for_single_records(svc: Any, mod: Any, admin: Any, user:
 
 def test_put_upserts_and_keeps_created_at(svc: Any, mod: Any, user: Any, clock: Any) -> None:
     first = svc.put(user, "user-1", mod.models.parse_update({"name": "A", "email": "a@b.co"}, "user-1"))
-    clock.advance(3600)
+    clock.advance(seconds=3600)
     second = svc.put(user, "user-1", mod.models.parse_update({"name": "B", "email": None}, "user-1"))
     assert second["createdAt"] == first["createdAt"] == "2026-01-02T03:04:05.678901+00:00"
     assert second["updatedAt"] == second["timestamp"] == "2026-01-02T04:04:05.678901+00:00"

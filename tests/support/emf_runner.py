@@ -1,11 +1,11 @@
 """Run one packaged Lambda function the way Lambda does, offline, and collect the EMF metrics it emits.
 
-Parent side (`emitted_series`): starts `python -m tests.deploy.emf_runner <app dir> <handler>` in a fresh
+Parent side (`emitted_series`): starts `python -m tests.support.emf_runner <app dir> <handler>` in a fresh
 process (settings and the metrics namespace are parsed at import) with the function's environment from the
 packaged template, Lambda's own variables and fake credentials; reads the EMF lines (JSON objects with an
 `_aws` key) from its stdout.
 
-Child side (`main`): loads the app through tests/apps.py, swaps in the in-memory fakes through the
+Child side (`main`): loads the app through tests/support/apps.py, swaps in the in-memory fakes through the
 composition root, and calls the handler as Lambda would: the Chalice app object with API Gateway proxy
 events for every route (exiting non-zero if a route was not driven or did not answer 200), or the TOKEN
 authorizer with TOKEN events. Nothing reaches AWS: every endpoint points at a closed local port.
@@ -17,10 +17,9 @@ import sys
 import uuid
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
-from deploy.project import ROOT
+from deploy.project import REGION, ROOT
+from tests.support.lambda_context import ACCOUNT, FakeLambdaContext
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
 UNREACHABLE = "http://127.0.0.1:9"  # any AWS call fails at once instead of leaving the machine
 Series = Tuple[str, str, frozenset]
 
@@ -61,7 +60,7 @@ def _json_object(line: str) -> Optional[Dict[str, Any]]:
 
 
 def emitted_series(app_dir: str, handler: str, env: Mapping[str, str]) -> Set[Series]:
-    proc = subprocess.run([sys.executable, "-m", "tests.deploy.emf_runner", app_dir, handler], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "tests.support.emf_runner", app_dir, handler], cwd=ROOT,
                           env=dict(env), capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise AssertionError(f"{app_dir} {handler}: the runner failed (exit {proc.returncode}):\n"
@@ -71,20 +70,9 @@ def emitted_series(app_dir: str, handler: str, env: Mapping[str, str]) -> Set[Se
 
 # ---------------------------------------------------------------- child side
 
-class LambdaContext:
-    """The attributes of Lambda's context object the apps and Powertools read."""
-
-    def __init__(self) -> None:
-        self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
-        self.function_version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
-        self.memory_limit_in_mb = int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
-        self.log_stream_name = "2024/01/01/[$LATEST]emfrunner"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 9000
+def lambda_context() -> FakeLambdaContext:
+    """The context Lambda passes this function (its AWS_LAMBDA_* variables are in the environment)."""
+    return FakeLambdaContext.from_environment(remaining_ms=9000)
 
 
 class RunnerError(Exception):
@@ -113,7 +101,7 @@ def drive(handler: Callable[[Dict[str, Any], Any], Dict[str, Any]], routes: Iter
           calls: List[Call]) -> None:
     """Invoke `handler` once per call; every call must answer 200 and every route must be called."""
     for method, resource, params, body, authorizer in calls:
-        response = handler(proxy_event(method, resource, params, body, authorizer), LambdaContext())
+        response = handler(proxy_event(method, resource, params, body, authorizer), lambda_context())
         if response["statusCode"] != 200:
             raise RunnerError(f"{method} {resource} answered {response['statusCode']}: {response['body']}")
     missed = set(routes) - {(method, resource) for method, resource, *_ in calls}
@@ -126,12 +114,12 @@ def app_routes(chalice_app: Any) -> Set[Tuple[str, str]]:
 
 
 def verifier_for(app: Any) -> Any:
-    """The app's own verifier class, configured from its settings, with a JWKS of tests/jwtkit.py's key."""
-    from tests import jwtkit
-    from tests.apps import app_module
+    """The app's own verifier class, configured from its settings, with a JWKS of tests/support/tokens.py's key."""
+    from tests.support import tokens
+    from tests.support.apps import app_module
 
     verifier = app_module("users_app", "chalicelib.shared.verifier")
-    keys = verifier.JwksCache(app.settings.jwks_url, fetch=jwtkit.fake_fetch(jwtkit.jwks_bytes()))
+    keys = verifier.JwksCache(app.settings.jwks_url, fetch=tokens.fake_fetch(tokens.jwks_bytes()))
     return verifier.CognitoVerifier(app.settings.issuer, app.settings.app_client_id, keys=keys)
 
 
@@ -141,19 +129,19 @@ def token_event(token: str) -> Dict[str, str]:
 
 
 def admin_token(app: Any, sub: str) -> str:
-    from tests import jwtkit
-    return jwtkit.token(sub=sub, groups=[app.settings.admin_group])
+    from tests.support import tokens
+    return tokens.token(sub=sub, groups=[app.settings.admin_group])
 
 
 def drive_users_authorizer(app: Any) -> None:
-    from tests import jwtkit
+    from tests.support import tokens
     app.root.install(app.compose(verifier=verifier_for(app)))
-    for token, sub in ((admin_token(app, "emf-admin"), "emf-admin"), (jwtkit.token(sub="emf-user"), "emf-user")):
-        policy = app.users_authorizer(token_event(token), LambdaContext())
+    for token, sub in ((admin_token(app, "emf-admin"), "emf-admin"), (tokens.token(sub="emf-user"), "emf-user")):
+        policy = app.users_authorizer(token_event(token), lambda_context())
         if policy.get("principalId") != sub:
             raise RunnerError(f"the authorizer did not allow {sub}: {policy}")
     try:
-        app.users_authorizer(token_event("not-a-token"), LambdaContext())
+        app.users_authorizer(token_event("not-a-token"), lambda_context())
     except Exception as exc:  # noqa: BLE001 - Lambda reports the raised error to API Gateway
         if str(exc) != "Unauthorized":
             raise
@@ -162,7 +150,7 @@ def drive_users_authorizer(app: Any) -> None:
 
 
 def drive_users_api(app: Any) -> None:
-    from tests.apps import app_module
+    from tests.support.apps import app_module
     repository = app_module("users_app", "chalicelib.users.repository")
     auth = app_module("users_app", "chalicelib.users.auth")
     app.root.install(app.compose(repo=repository.InMemoryUsersRepository()))
@@ -183,21 +171,16 @@ def drive_users_api(app: Any) -> None:
 
 def cognito_claims(sub: str, groups: List[str]) -> Dict[str, Any]:
     """`requestContext.authorizer` behind a Cognito authorizer: claims as strings, groups comma-joined."""
-    from tests import jwtkit
-    claims = {name: str(value) for name, value in jwtkit.claims(sub=sub).items()}
+    from tests.support import tokens
+    claims = {name: str(value) for name, value in tokens.claims(sub=sub).items()}
     if groups:
         claims["cognito:groups"] = ",".join(groups)
     return {"claims": claims}
 
 
-def order(order_id: str) -> Dict[str, Any]:
-    return {"orderId": order_id, "restaurantId": 1, "totalAmount": 19.97,
-            "orderItems": [{"id": 1, "name": "Spaghetti", "price": 9.99, "quantity": 1},
-                           {"id": 2, "name": "Pizza - SMALL", "price": 4.99, "quantity": 2}]}
-
-
 def drive_orders_api(app: Any) -> None:
-    from tests.apps import app_module
+    from tests.support.apps import app_module
+    from tests.support.orders import order_body
     repository = app_module("orders_app", "chalicelib.orders.repository")
     idempotency = app_module("orders_app", "chalicelib.orders.idempotency")
     app.root.install(app.compose(repo=repository.InMemoryOrdersRepository(),
@@ -205,12 +188,12 @@ def drive_orders_api(app: Any) -> None:
     user, admin = cognito_claims("emf-user", []), cognito_claims("emf-admin", [app.settings.admin_group])
     first, second = {"orderId": "emf-order-1"}, {"orderId": "emf-order-2"}
     drive(app.app, app_routes(app.app), [
-        ("POST", "/orders", {}, order(first["orderId"]), user),
+        ("POST", "/orders", {}, order_body(first["orderId"]), user),
         ("GET", "/orders", {}, None, user),
         ("GET", "/orders/{orderId}", first, None, user),
         ("PUT", "/orders/{orderId}", first, {"totalAmount": 12.5}, user),
         ("DELETE", "/orders/{orderId}", first, None, user),
-        ("POST", "/orders", {}, order(second["orderId"]), user),
+        ("POST", "/orders", {}, order_body(second["orderId"]), user),
         ("POST", "/orders/{orderId}/acknowledge", second, {"userId": "emf-user"}, admin),
     ])
 
@@ -223,11 +206,11 @@ DRIVERS: Dict[Tuple[str, str], Callable[[Any], None]] = {
 
 
 def main(argv: List[str]) -> int:
-    from tests.apps import use_app
+    from tests.support.apps import use_app
     app_dir, handler = argv
     driver = DRIVERS.get((app_dir, handler))
     if driver is None:
-        print(f"no driver for {app_dir} {handler}: add one to tests/deploy/emf_runner.py", file=sys.stderr)
+        print(f"no driver for {app_dir} {handler}: add one to tests/support/emf_runner.py", file=sys.stderr)
         return 2
     try:
         driver(use_app(app_dir))

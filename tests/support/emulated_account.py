@@ -270,7 +270,7 @@ def check_unmodelled(template: Dict[str, Any]) -> None:
     missing = sorted({r["Type"] for r in template["Resources"].values()} - modelled - set(SUBSTITUTIONS))
     if missing:
         raise ShimError(f"moto does not model {', '.join(missing)}: add a stand-in to SUBSTITUTIONS in "
-                        f"tests/deploy/emulated_account.py and to deploy/README.md")
+                        f"tests/support/emulated_account.py and to deploy/README.md")
 
 
 def alarm_arns(deploy: Deploy, substituted: Dict[str, Dict[str, Any]]) -> Dict[str, str]:

@@ -1,34 +1,29 @@
-"""The `stack` fixture: a real local stack (or an existing one) for HTTP-level tests.
+"""What HTTP-level tests see of a stack, local or deployed, and how they start local ones.
 
-By default the session starts its own stack with deploy.local.stack's `Stack` (the code behind
-`make dev`), on free ports, DynamoDB Local in memory, a temporary state directory, and each API's
-worker output captured to a file (`stack.server_output(app)`). Everything is stopped at the end.
+`StackHandle` wraps a stack's outputs (the keys the CloudFormation stacks output, or
+`.local/outputs.json`): stack.outputs, stack.users_url, stack.orders_url, stack.ddb, stack.idp,
+stack.table("OrdersTable"), stack.new_user(admin=False) -> User(email, password, sub, id_token,
+access_token), stack.scratch_table("UsersTable") (an empty table of that schema, for the
+repository contract), stack.server_output("users_app" | "orders_app").
 
-With INTEGRATION_OUTPUTS=path/to/outputs.json the tests run against that stack instead (a running
-`make up`, or a deployed stage whose file is built from the CloudFormation outputs, same keys). There
-the session removes, at its end, exactly what it created: the Cognito users it signed up, and the user
-profiles and orders that its requests created (seen in the answers to successful creates); it never
-scans and wipes a table. Idempotency records expire by their TTL.
-
-    stack.outputs, stack.users_url, stack.orders_url, stack.ddb, stack.table("OrdersTable"),
-    stack.new_user(admin=False) -> User(email, password, sub, id_token, access_token),
-    stack.server_output("users_app" | "orders_app")
+`start_local_stack(...)` runs deploy.local.stack's `Stack` (the code behind `make dev`) on free
+ports; `start_special_stack(...)` is the same for a module that needs its own settings (workers,
+persistence, LOCAL_CREATE_DELAY_MS). The session's shared stack is the `stack` fixture
+(tests/support/fixtures.py).
 """
-import json
-import os
+import contextlib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Set, Tuple
 
 import boto3
-import pytest
-import requests
 from botocore.config import Config as BotoConfig
 
 from deploy.local import cognito
 from deploy.local.processes import free_port
 from deploy.local.stack import Stack, StackConfig
+from deploy.local.tables import table_specs
 from deploy.project import APP_DIRS as APPS
 
 LOGICAL_TABLES = {"UsersTable": ("users", "UsersTable"), "OrdersTable": ("orders", "OrdersTable"),
@@ -58,9 +53,9 @@ class StackHandle:
         self.idp = boto3.client("cognito-idp", region_name=region, config=boto,
                                 endpoint_url=outputs.get("CognitoEndpointUrl") or None)
         self._server_output = server_output
-        self.created_logins: Dict[str, str] = {}   # email -> sub
-        self.created_profiles: set = set()          # userid
-        self.created_orders: set = set()            # (userId, orderId)
+        self.created_logins: Dict[str, str] = {}          # email -> sub
+        self.created_profiles: Set[str] = set()            # userid
+        self.created_orders: Set[Tuple[str, str]] = set()  # (userId, orderId)
 
     @property
     def pool_id(self) -> str:
@@ -77,6 +72,19 @@ class StackHandle:
     def table(self, logical_id: str) -> str:
         section, key = LOGICAL_TABLES[logical_id]
         return self.outputs[section][key]
+
+    @contextlib.contextmanager
+    def scratch_table(self, logical_id: str) -> Iterator[str]:
+        """A new, empty table with `logical_id`'s schema (from the deploy templates) under a unique
+        name, deleted afterwards."""
+        spec = next(s for s in table_specs() if s.logical_id == logical_id)
+        kwargs = spec.create_kwargs()
+        kwargs["TableName"] = f"{logical_id.lower()}-scratch-{uuid.uuid4().hex[:12]}"
+        self.ddb.create_table(**kwargs)
+        try:
+            yield kwargs["TableName"]
+        finally:
+            self.ddb.delete_table(TableName=kwargs["TableName"])
 
     def new_user(self, admin: bool = False) -> User:
         """A fresh confirmed Cognito user (unique email), logged in with USER_PASSWORD_AUTH."""
@@ -124,7 +132,7 @@ class StackHandle:
         return self._server_output(app) if self._server_output else ""
 
 
-def start_local_stack(state_dir: Path, persistent: bool = False, apps=APPS, workers: int = 2,
+def start_local_stack(state_dir: Path, persistent: bool = False, apps: Sequence[str] = APPS, workers: int = 2,
                       app_env: Optional[Dict[str, str]] = None) -> Stack:
     """A stack on free ports with its state (and app logs) under `state_dir`; caller stops it."""
     ports = {name: free_port() for name in ("dynamodb", "cognito", *APPS)}
@@ -147,36 +155,8 @@ def _read(path: Path) -> str:
         return ""
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
-    existing = os.environ.get("INTEGRATION_OUTPUTS")
-    if existing:
-        handle = StackHandle(json.loads(Path(existing).read_text()))
-        original_send = requests.Session.send
-
-        def send(session: requests.Session, request: Any, **kwargs: Any) -> requests.Response:
-            response = original_send(session, request, **kwargs)
-            try:
-                body = response.json() if response.status_code == 200 else None
-            except ValueError:
-                body = None
-            handle.note_response(request.method or "", request.url or "", response.status_code, body)
-            return response
-        requests.Session.send = send  # type: ignore[method-assign]
-        try:
-            yield handle
-        finally:
-            requests.Session.send = original_send  # type: ignore[method-assign]
-            handle.remove_created()
-        return
-    local = start_local_stack(tmp_path_factory.mktemp("local-stack"))
-    try:
-        yield handle_for(local)
-    finally:
-        local.stop()
-
-
-@pytest.fixture(scope="session")
-def local_stack_only() -> None:
-    if os.environ.get("INTEGRATION_OUTPUTS"):
-        pytest.skip("checks the local stack's own processes; INTEGRATION_OUTPUTS points elsewhere")
+def start_special_stack(state_dir: Path, workers: int, persistent: bool,
+                        env: Dict[str, str]) -> Tuple[Stack, StackHandle]:
+    """A stack of a module's own (its caller stops it) and the handle tests use for it."""
+    local = start_local_stack(state_dir, persistent=persistent, workers=workers, app_env=env)
+    return local, handle_for(local)

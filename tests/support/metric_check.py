@@ -9,16 +9,16 @@ References are read from
 
 CloudFormation references are kept as tokens: `{"Ref": "X"}`, `${X}` in an `Fn::Sub` and `Fn::GetAtt [X, A]`
 all become `{{X}}` / `{{X.A}}`, so a dashboard's `${UsersTable}` and an alarm's `Ref: UsersTable` compare equal.
-AWS namespaces are held against tests/deploy/metric_catalog.py, with the dimension values that can be known
+AWS namespaces are held against tests/support/metric_catalog.py, with the dimension values that can be known
 from the template (ApiName, FunctionName, TableName, Operation); custom namespaces are returned for the check
-against what the functions really emit (tests/deploy/emf_runner.py).
+against what the functions really emit (tests/support/emf_runner.py).
 """
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Mapping, Optional, Set, Tuple
 
-from tests.deploy.metric_catalog import CATALOG, describe, is_aws_namespace, sources
+from tests.support.metric_catalog import CATALOG, describe, is_aws_namespace, sources
 
 SUB_REFERENCE = re.compile(r"\$\{(?!!)([^}]+)\}")
 TOKEN = re.compile(r"\{\{([^}]+)\}\}")
@@ -264,7 +264,7 @@ def metric_problems(ref: MetricRef, facts: Facts) -> List[str]:
         return []
     catalogued = CATALOG.get(ref.namespace)
     if catalogued is None:
-        return [f"{ref.where}: namespace {ref.namespace} is not in tests/deploy/metric_catalog.py"]
+        return [f"{ref.where}: namespace {ref.namespace} is not in tests/support/metric_catalog.py"]
     entry = catalogued.get(ref.name)
     if entry is None:
         return [f"{ref.where}: {ref.namespace} publishes no metric named {ref.name!r} ({sources(ref.namespace)})"]
