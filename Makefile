@@ -8,7 +8,7 @@ STAGE ?= dev
 NODE_DIR := deploy/local
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: dev up down test test-unit sync check-sync openapi package deploy admin logs destroy bench load clean help deps
+.PHONY: dev up down test test-unit lint scan sync check-sync openapi package deploy admin logs destroy bench load clean help deps
 
 help:
 	@echo "make dev      run DynamoDB Local, the Cognito emulator and both APIs in the foreground"
@@ -30,7 +30,13 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/packag
 	@cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-deps: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
+deps: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(CHECKOV_VENV)/.installed
 
 sync: $(VENV)/.installed
 	@$(PY) deploy/codegen/sync_shared.py
@@ -53,11 +59,18 @@ down: $(VENV)/.installed
 test: deps
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff over the tree; mypy per app (both have an `app` module and a `chalicelib` package), then the tooling.
+lint: $(VENV)/.installed
+	@$(PY) -m ruff check --quiet .
+	@cd users_app && ../$(PY) -m mypy --config-file ../pyproject.toml app.py chalicelib
+	@cd orders_app && ../$(PY) -m mypy --config-file ../pyproject.toml app.py chalicelib
+	@$(PY) -m mypy deploy chalicelib_shared
+
 test-unit: deps
 	@$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules .local deploy/build .pytest_cache
+	rm -rf $(VENV) .venv-* $(NODE_DIR)/node_modules .local deploy/build .pytest_cache
 
 # ---- AWS deployment (deploy/README.md) ----
 # `make admin` targets the local stack unless STAGE is given on the command line or in the environment.
@@ -65,12 +78,34 @@ ADMIN_STAGE := $(if $(filter command line environment,$(origin STAGE)),$(STAGE),
 BUILD_DIR ?= deploy/build
 REGION_ARG = $(if $(REGION),--region $(REGION))
 
-package: $(VENV)/.installed
-	@$(PY) -m deploy.aws.package --stage $(STAGE) --build-dir $(BUILD_DIR)
+# ARCH=x86_64 (default: each stage's lambda_architecture, arm64), TRAFFIC_SHIFTING=AllAtOnce (prod: canary),
+# RUNTIME_PYTHON=python3.13 packages for that runtime from its own virtualenv (.venv-<name>), after running
+# the unit suite under it.
+RUNTIME_PYTHON ?=
+RUNTIME_VENV := $(if $(RUNTIME_PYTHON),.venv-$(notdir $(RUNTIME_PYTHON)),$(VENV))
+PACKAGE_ARGS = --stage $(STAGE) --build-dir $(BUILD_DIR) $(if $(ARCH),--arch $(ARCH)) \
+	$(if $(TRAFFIC_SHIFTING),--traffic-shifting $(TRAFFIC_SHIFTING))
+
+$(RUNTIME_VENV)/.runtime-installed: requirements-dev.txt users_app/requirements.txt orders_app/requirements.txt
+	@interpreter=$$($(PY) -m deploy.aws.runtimes $(RUNTIME_PYTHON)) || exit 1; \
+	test -x $(RUNTIME_VENV)/bin/python || $$interpreter -m venv $(RUNTIME_VENV); \
+	$(RUNTIME_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+package: $(VENV)/.installed $(if $(RUNTIME_PYTHON),$(RUNTIME_VENV)/.runtime-installed)
+	$(if $(RUNTIME_PYTHON),@echo "unit suite under $(RUNTIME_PYTHON) (the runtime being packaged for):" && \
+		$(RUNTIME_VENV)/bin/python -m pytest tests/unit -q -p no:cacheprovider)
+	@$(RUNTIME_VENV)/bin/python -m deploy.aws.package $(PACKAGE_ARGS)
 
 deploy: package
 	@$(PY) -m deploy.aws.deploy --stage $(STAGE) --build-dir $(BUILD_DIR) $(REGION_ARG) $(if $(BUCKET),--bucket $(BUCKET)) \
-		$(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL)) $(if $(CREATE_APIGW_ROLE),--create-apigateway-role $(CREATE_APIGW_ROLE))
+		$(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL)) $(if $(CREATE_APIGW_ROLE),--create-apigateway-role $(CREATE_APIGW_ROLE)) \
+		$(if $(WAF),--waf $(WAF))
+
+# checkov over the packaged templates of STAGE (0 failed; every skip is reasoned in the resource's Metadata).
+scan: package $(CHECKOV_VENV)/.installed
+	@$(CHECKOV_VENV)/bin/checkov --skip-download --framework cloudformation --compact --quiet \
+		-f $(BUILD_DIR)/users/$(STAGE)/sam.json -f $(BUILD_DIR)/orders/$(STAGE)/sam.json
 
 # Follows one function's CloudWatch logs (the deployed stack's log groups). SINCE=10m, FOLLOW=false for one read.
 logs: $(VENV)/.installed

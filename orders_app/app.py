@@ -24,6 +24,7 @@ from chalicelib.shared.composition import Root
 from chalicelib.shared.http import api_view, current_request, json_response, parse_json_object, query_int
 from chalicelib.shared.observability import Observability
 from chalicelib.shared.ports import Clock, utc_now
+from chalicelib.shared.snapstart import after_restore, reseed_random
 
 allow_only_package("orders", local_reason="it does not verify Cognito tokens, so an unsigned or expired "
                                          "token reaches the routes as a logged-in user")
@@ -87,6 +88,14 @@ def compose(repo: Optional[OrdersRepository] = None, clock: Clock = utc_now,
 
 root = Root(compose())
 root.parts.build()  # the DynamoDB client in the init phase
+
+
+def _restored() -> None:
+    """SnapStart: what a snapshot must not carry into the environments restored from it (snapstart.py)."""
+    reseed_random()
+
+
+after_restore(_restored)
 
 
 def caller() -> Caller:

@@ -22,6 +22,7 @@ from chalicelib.shared.composition import Root
 from chalicelib.shared.http import api_view, current_request, json_response, parse_json_object, query_int
 from chalicelib.shared.observability import Observability
 from chalicelib.shared.ports import Clock, utc_now
+from chalicelib.shared.snapstart import after_restore, reseed_random
 from chalicelib.shared.verifier import CognitoVerifier
 from chalicelib.users import models
 from chalicelib.users import settings as settings_module
@@ -93,6 +94,15 @@ def compose(repo: Optional[UsersRepository] = None, clock: Clock = utc_now,
 root = Root(compose())
 if not AUTHORIZER_FUNCTION:
     root.parts.build()  # the API function builds its DynamoDB client in the init phase
+
+
+def _restored() -> None:
+    """SnapStart: what a snapshot must not carry into the environments restored from it (snapstart.py)."""
+    reseed_random()
+    root.parts.verifier.keys.restored()
+
+
+after_restore(_restored)
 
 
 def caller() -> Caller:

@@ -13,6 +13,11 @@
 
 The bytecode is only valid for the Python version that compiles it, so it must match the functions' runtime:
 `build_package_dir` checks sam.json's Runtime against this interpreter.
+
+It verifies, it does not rebuild, the architecture: every shared object in both zips must be an ELF file
+for the functions' `Architectures` (AArch64 e_machine 0xB7, x86-64 0x3E: the 20-byte header says), and
+every wheel's tags must name that machine (or none) and this runtime's ABI; anything of the other
+architecture fails the build, naming the file.
 """
 import argparse
 import compileall
@@ -26,7 +31,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 # Distribution name (normalised) -> the top-level import names it installs.
 RUNTIME_PROVIDED: Dict[str, tuple] = {
@@ -45,6 +50,8 @@ LAMBDA_TASK_ROOT = "/var/task"
 LAMBDA_LAYER_ROOT = "/opt"
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 _META_SUFFIXES = (".dist-info", ".egg-info", ".data")
+ELF_MACHINES = {"arm64": 0xB7, "x86_64": 0x3E}  # e_machine, bytes 18-19 of the ELF header
+WHEEL_MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 
 
 class BuildError(Exception):
@@ -148,6 +155,67 @@ def _write_zip(root: Path, files: List[Path], modes: Dict[str, int], dst: Path) 
     os.replace(tmp_out, dst)
 
 
+def target_architecture(template: Dict) -> str:
+    """The one architecture of the template's functions and layers (Lambda's default: x86_64)."""
+    found: Set[str] = set()
+    for res in template.get("Resources", {}).values():
+        props = res.get("Properties", {})
+        if res.get("Type", "").endswith("::Function"):
+            found.update(props.get("Architectures") or ["x86_64"])
+        elif "CompatibleArchitectures" in props:
+            found.update(props["CompatibleArchitectures"])
+    if len(found) != 1 or not found <= set(ELF_MACHINES):
+        raise BuildError(f"expected one architecture out of {sorted(ELF_MACHINES)}, the template has {sorted(found)}")
+    return found.pop()
+
+
+def elf_machine(header: bytes) -> Optional[int]:
+    """e_machine of an ELF file from its first 20 bytes (None if it is no ELF file)."""
+    if len(header) < 20 or header[:4] != b"\x7fELF":
+        return None
+    return int.from_bytes(header[18:20], "little" if header[5] == 1 else "big")
+
+
+def wheel_problems(name: str, text: str, arch: str) -> List[str]:
+    """What in a dist-info WHEEL file's tags does not run on `arch` with this interpreter."""
+    other = {m for a, m in WHEEL_MACHINES.items() if a != arch}
+    abi_ok = {"none", "abi3", f"cp{sys.version_info.major}{sys.version_info.minor}"}
+    problems = []
+    for line in text.splitlines():
+        if not line.startswith("Tag:"):
+            continue
+        tag = line.split(":", 1)[1].strip()
+        _python, abi, platform = tag.split("-", 2)
+        if any(machine in platform for machine in other) or (platform != "any"
+                                                               and WHEEL_MACHINES[arch] not in platform):
+            problems.append(f"{name}: wheel tag {tag} is not for {arch}")
+        elif abi not in abi_ok:
+            problems.append(f"{name}: wheel tag {tag} is not for this runtime's ABI")
+    return problems
+
+
+def check_architecture(zip_path: Path, arch: str) -> int:
+    """Every shared object and wheel tag in `zip_path` is for `arch`; returns how many .so it read."""
+    problems: List[str] = []
+    shared_objects = 0
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            name = info.filename
+            if name.endswith(".so") or ".so." in name.rsplit("/", 1)[-1]:
+                with zf.open(info) as handle:
+                    machine = elf_machine(handle.read(20))
+                shared_objects += 1
+                if machine != ELF_MACHINES[arch]:
+                    problems.append(f"{name}: ELF machine {machine if machine is None else hex(machine)}, "
+                                    f"not {arch}'s {hex(ELF_MACHINES[arch])}")
+            elif name.endswith(".dist-info/WHEEL"):
+                problems += wheel_problems(name, zf.read(info).decode("utf-8", "replace"), arch)
+    if problems:
+        raise BuildError(f"{zip_path.name} holds code for another architecture than {arch}:\n  "
+                         + "\n  ".join(problems))
+    return shared_objects
+
+
 def check_runtime(template: Dict) -> None:
     """Bytecode is version-specific: every function/layer runtime must be this interpreter's."""
     here = f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -165,8 +233,11 @@ def build_package_dir(src: Path, dst: Path) -> List[ZipReport]:
     src, dst = Path(src), Path(dst)
     dst.mkdir(parents=True, exist_ok=True)
     sam = src / "sam.json"
+    arch = None
     if sam.exists():
-        check_runtime(json.loads(sam.read_text()))
+        template = json.loads(sam.read_text())
+        check_runtime(template)
+        arch = target_architecture(template)
     reports = []
     for name, runtime_root in ((DEPLOYMENT_ZIP, LAMBDA_TASK_ROOT), (LAYER_ZIP, LAMBDA_LAYER_ROOT)):
         if not (src / name).exists():
@@ -177,6 +248,8 @@ def build_package_dir(src: Path, dst: Path) -> List[ZipReport]:
         if src != dst:
             shutil.copyfile(src / name, target)
         reports.append(process_zip(target, target, runtime_root))
+        if arch:
+            check_architecture(target, arch)
     return reports
 
 

@@ -148,7 +148,7 @@ def deploy_stack(aws: Aws, app: str, stage: str, stack: str, bucket: str, build:
 
 def deploy(stage: str, region: str, bucket: Optional[str] = None, prefix: str = DEFAULT_PREFIX,
            alarm_email: Optional[str] = None, create_apigateway_role: Optional[bool] = None,
-           build: Path = BUILD, echo=print) -> Dict[str, Any]:
+           build: Path = BUILD, echo=print, waf: Optional[bool] = None) -> Dict[str, Any]:
     for app in (a.name for a in APPS):  # before any AWS call
         if not (build / app / stage / "sam.json").exists():
             raise DeployError(f"{build / app / stage / 'sam.json'} is missing: run `make package STAGE={stage}` first")
@@ -156,6 +156,8 @@ def deploy(stage: str, region: str, bucket: Optional[str] = None, prefix: str = 
     account = aws.account()
     bucket = bucket or default_bucket(aws, prefix, account)
     common = {"AlarmEmail": alarm_email} if alarm_email else {}
+    if waf is not None:  # else the stack's previous value, or the stage's default (prod on, dev off)
+        common["EnableWaf"] = "true" if waf else "false"
     users_stack = stack_name(prefix, "users", stage)
     users_params = {**common, "UserPoolDomainPrefix": hosted_ui_prefix(users_stack, account),
                     # account-wide: only the users stack (deployed first) may create it, never orders
@@ -179,13 +181,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--create-apigateway-role", choices=("true", "false"), default=None,
                         help="create API Gateway's CloudWatch Logs role in the users stack (default: only when "
                              "`aws apigateway get-account` shows none)")
+    parser.add_argument("--waf", choices=("true", "false"), default=None,
+                        help="the regional WAF web ACL on both API stages (default: prod on, dev off)")
     parser.add_argument("--build-dir", type=Path, default=BUILD)
     args = parser.parse_args(argv)
     create_role = None if args.create_apigateway_role is None else args.create_apigateway_role == "true"
     try:
         check_target()
         result = deploy(args.stage, args.region, args.bucket, args.prefix, args.alarm_email,
-                        create_role, args.build_dir.resolve())
+                        create_role, args.build_dir.resolve(),
+                        waf=None if args.waf is None else args.waf == "true")
     except (DeployError, TargetError) as exc:
         print(f"deploy failed: {exc}", file=sys.stderr)
         return 1

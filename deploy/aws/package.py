@@ -1,34 +1,53 @@
 """Build the CloudFormation packages of both apps: `chalice package` + merge template + build step.
 
-    python -m deploy.aws.package [--stage dev|prod|all ...] [--app users|orders ...]   (make package STAGE=dev)
+    python -m deploy.aws.package [--stage dev|prod|all ...] [--app users|orders ...] [--arch arm64|x86_64]
+    (make package STAGE=dev [ARCH=x86_64] [RUNTIME_PYTHON=python3.13])
 
 For each app and stage, into deploy/build/<app>/<stage>/:
   chalice/      `chalice package --merge-template` output, untouched (the benchmark's "as chalice makes it")
-  sam.json      the final template (Chalice's default outputs dropped, checked for leftovers)
+  sam.json      the final template (Chalice's default outputs dropped, checked for leftovers; routes and
+                permissions through the functions' `live` alias, SnapStart in prod on python3.12+: rollout.py)
   deployment.zip, layer-deployment.zip   after the build step (deploy/aws/build_step.py)
   merge-template.json   deploy/aws/<app>/template.json with the stage's Metadata.StageOverrides merged in
+  build.json    what was built: architecture, runtime, SnapStart
+
+The architecture is the stage's `lambda_architecture` in .chalice/config.json (arm64) unless --arch says
+otherwise. Chalice's CLI reads it only from that file, so Chalice packages a temporary copy of the
+project whose config names the architecture; the committed file is never edited. The Lambda runtime is
+the Python that runs this (`make package RUNTIME_PYTHON=...` runs it from a second virtualenv).
 
 The merge templates under deploy/aws/<app>/template.json hold everything Chalice does not generate; they
 address Chalice's generated resources by name (APIHandler, ApiHandlerRole, RestAPI, and the authorizer
 named after its Python function), and `finalize` fails the build when a name no longer matches.
 """
 import argparse
+import contextlib
 import copy
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 from deploy.aws.build_step import BuildError, build_package_dir
-from deploy.project import APPS, BUILD, REGION, ROOT
+from deploy.aws.rollout import (
+    TRAFFIC_SHIFTING,
+    RolloutError,
+    add_snapstart,
+    route_through_aliases,
+    runtime_version,
+    set_traffic_shifting,
+)
+from deploy.project import APPS, BUILD, REGION, ROOT, App
 from deploy.project import app as app_named
 
 STAGES = ("dev", "prod")
+ARCHITECTURES = ("arm64", "x86_64")
 PLACEHOLDER = "REPLACED_BY_MERGE_TEMPLATE"
 # Outputs `chalice package` always adds; the stacks publish exactly the workshop's output names instead.
 CHALICE_OUTPUTS = ("RestAPIId", "APIHandlerName", "APIHandlerArn", "EndpointURL")
@@ -105,11 +124,35 @@ def _chalice() -> str:
     return str(candidate) if candidate.exists() else "chalice"
 
 
-def run_chalice(app: str, stage: str, merge_file: Path, out_dir: Path) -> None:
+def stage_architecture(app: App, stage: str) -> str:
+    """The stage's `lambda_architecture` in the app's .chalice/config.json (Chalice's default: x86_64)."""
+    config = json.loads((app.path / ".chalice" / "config.json").read_text())
+    stage_config = config.get("stages", {}).get(stage, {})
+    return str(stage_config.get("lambda_architecture") or config.get("lambda_architecture") or "x86_64")
+
+
+@contextlib.contextmanager
+def project_for(app: App, stage: str, arch: str) -> Iterator[Path]:
+    """A temporary copy of the app's Chalice project whose config builds `stage` for `arch`. Chalice's
+    layer cache (.chalice/deployments, keyed by architecture) stays the project's own."""
+    with tempfile.TemporaryDirectory(prefix=f"package-{app.name}-") as tmp:
+        copy_dir = Path(tmp) / app.dir
+        shutil.copytree(app.path, copy_dir, ignore=shutil.ignore_patterns("__pycache__", "deployments", "deployed"))
+        config_file = copy_dir / ".chalice" / "config.json"
+        config = json.loads(config_file.read_text())
+        config.setdefault("stages", {}).setdefault(stage, {})["lambda_architecture"] = arch
+        config_file.write_text(json.dumps(config, indent=2))
+        cache = app.path / ".chalice" / "deployments"
+        cache.mkdir(exist_ok=True)
+        (copy_dir / ".chalice" / "deployments").symlink_to(cache, target_is_directory=True)
+        yield copy_dir
+
+
+def run_chalice(app: str, stage: str, merge_file: Path, out_dir: Path, project: Path) -> None:
     env = dict(os.environ)
     env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", REGION))
     env.setdefault("AWS_REGION", env["AWS_DEFAULT_REGION"])
-    cmd = [_chalice(), "--project-dir", str(app_named(app).path), "package", "--stage", stage,
+    cmd = [_chalice(), "--project-dir", str(project), "package", "--stage", stage,
            "--pkg-format", "cloudformation", "--template-format", "json",
            "--merge-template", str(merge_file), str(out_dir)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -118,8 +161,10 @@ def run_chalice(app: str, stage: str, merge_file: Path, out_dir: Path) -> None:
                            f"{app_named(app).dir}/app.py import without AWS access?\n{proc.stdout}{proc.stderr}")
 
 
-def package(app: str, stage: str, build: Path = BUILD) -> Path:
-    """Package one app for one stage; returns the output directory."""
+def package(app: str, stage: str, build: Path = BUILD, arch: Optional[str] = None,
+            traffic: Optional[str] = None) -> Path:
+    """Package one app for one stage (and architecture); returns the output directory."""
+    arch = arch or stage_architecture(app_named(app), stage)
     out = build / app / stage
     if out.exists():
         shutil.rmtree(out)
@@ -127,27 +172,46 @@ def package(app: str, stage: str, build: Path = BUILD) -> Path:
     merge_file = out / "merge-template.json"
     merge_file.write_text(json.dumps(merge_template(app, stage), indent=2) + "\n")
     raw = out / "chalice"
-    run_chalice(app, stage, merge_file, raw)
+    with project_for(app_named(app), stage, arch) as project:
+        run_chalice(app, stage, merge_file, raw, project)
     template = finalize(json.loads((raw / "sam.json").read_text()), app)
+    route_through_aliases(template)
+    if traffic:
+        set_traffic_shifting(template, traffic)
+    snapstart = stage == "prod" and add_snapstart(template)
     (out / "sam.json").write_text(json.dumps(template, indent=2) + "\n")
     build_package_dir(raw, out)
+    major, minor = runtime_version(template)
+    (out / "build.json").write_text(json.dumps({"architecture": arch, "runtime": f"python{major}.{minor}",
+                                                "snapstart": snapstart}, indent=2) + "\n")
     return out
 
 
-def _package_app_stages(app: str, stages: List[str], build: Path) -> List[str]:
+def snapstart_note() -> Optional[str]:
+    """One line when this interpreter cannot give prod SnapStart, else None."""
+    here = (sys.version_info.major, sys.version_info.minor)
+    if here >= (3, 12):
+        return None
+    return (f"SnapStart needs python3.12+, so prod is packaged without it for python{here[0]}.{here[1]} "
+            f"(`make package STAGE=prod RUNTIME_PYTHON=python3.13` packages for a newer runtime)")
+
+
+def _package_app_stages(app: str, stages: List[str], build: Path, arch: Optional[str],
+                        traffic: Optional[str]) -> List[str]:
     lines = []
     for stage in stages:  # one app's stages in sequence: they share Chalice's layer cache
         started = time.monotonic()
-        out = package(app, stage, build)
+        out = package(app, stage, build, arch, traffic)
         lines.append(f"{app}/{stage}: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} "
                      f"({time.monotonic() - started:.1f} s)")
     return lines
 
 
-def package_all(apps: List[str], stages: List[str], build: Path = BUILD) -> List[str]:
+def package_all(apps: List[str], stages: List[str], build: Path = BUILD, arch: Optional[str] = None,
+                traffic: Optional[str] = None) -> List[str]:
     """Package every app for every stage (apps in parallel)."""
     with ThreadPoolExecutor(max_workers=len(apps)) as pool:
-        futures = [pool.submit(_package_app_stages, app, stages, build) for app in apps]
+        futures = [pool.submit(_package_app_stages, app, stages, build, arch, traffic) for app in apps]
         return [line for future in futures for line in future.result()]
 
 
@@ -158,13 +222,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--app", action="append", choices=sorted(a.name for a in APPS),
                         help="repeatable (default: both)")
     parser.add_argument("--build-dir", type=Path, default=BUILD)
+    parser.add_argument("--arch", choices=ARCHITECTURES, default=None,
+                        help="default: each stage's lambda_architecture in .chalice/config.json")
+    parser.add_argument("--traffic-shifting", choices=TRAFFIC_SHIFTING, default=None,
+                        help="how CodeDeploy moves traffic to the new versions (default: dev AllAtOnce, "
+                             "prod Canary10Percent5Minutes)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
         stages = list(STAGES) if "all" in (args.stage or []) else (args.stage or ["dev"])
-        for line in package_all(args.app or [a.name for a in APPS], stages, args.build_dir.resolve()):
+        for line in package_all(args.app or [a.name for a in APPS], stages, args.build_dir.resolve(), args.arch,
+                                args.traffic_shifting):
             print(line)
-    except (PackageError, BuildError) as exc:
+        if "prod" in stages and snapstart_note():
+            print(snapstart_note())
+    except (PackageError, BuildError, RolloutError) as exc:
         print(f"package failed: {exc}", file=sys.stderr)
         return 1
     print(f"packaged in {time.monotonic() - started:.1f} s")

@@ -97,7 +97,7 @@ def deploy_calls(output: str) -> List[str]:
 
 def test_make_deploy_admin_logs_destroy(account: Account) -> None:
     started = time.monotonic()
-    first = succeeded(account.make("deploy", f"STAGE={STAGE}", "ALARM_EMAIL=ops@example.com"))
+    first = succeeded(account.make("deploy", f"STAGE={STAGE}", "ALARM_EMAIL=ops@example.com", "WAF=true"))
     assert_first_deploy(account, first)
     assert_functions_are_configured(account)
     assert_outputs_file(account)

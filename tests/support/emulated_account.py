@@ -42,14 +42,23 @@ SUBSTITUTIONS: Dict[str, Tuple[str, str]] = {
                                "GetAtt Arn written in as the alarm's ARN"),
     "AWS::ApiGateway::Account": ("after", "apigateway update-account with the role the stack created"),
     "AWS::SNS::Subscription": ("after", "sns subscribe"),
+    "AWS::Lambda::Alias": ("after", "lambda create-alias (update-alias on an update) to the version the stack "
+                           "published; Ref written in as the function's ARN and the alias name"),
+    "AWS::WAFv2::WebACL": ("after", "wafv2 create-web-acl with the template's rules"),
+    "AWS::CodeDeploy::Application": ("drop", "removed: moto's CloudFormation models no CodeDeploy, so traffic "
+                                     "shifting and alarm rollback are not exercised"),
+    "AWS::CodeDeploy::DeploymentGroup": ("drop", "removed with the application"),
+    "AWS::WAFv2::WebACLAssociation": ("drop", "removed: the API stage it protects is removed too"),
     "AWS::ApiGateway::Deployment": ("drop", "removed: moto ignores the RestApi Body, so the API has no "
                                     "methods to deploy"),
     "AWS::ApiGateway::Stage": ("drop", "removed with the deployment it would serve"),
 }
-# (type, property) -> why it is removed from every resource of that type
+# (type, property) -> what is done to it in every resource of that type, and why
 PROPERTY_SUBSTITUTIONS: Dict[Tuple[str, str], str] = {
     ("AWS::Lambda::Function", "Layers"): "removed: moto drops a function's layers on create and fails to update "
                                          "them (a Ref to a LayerVersion reaches it as an object, not an ARN)",
+    ("AWS::Lambda::Permission", "FunctionName"): "an alias becomes its function: moto looks the alias up when it "
+                                                 "creates the permission, before the stand-in alias exists",
 }
 LOG_ENV = "EMULATED_SUBSTITUTIONS_LOG"
 PSEUDO = ("AWS::StackName", "AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::URLSuffix")
@@ -178,14 +187,19 @@ class Deploy:
         substituted = {name: r for name, r in active.items() if r["Type"] in SUBSTITUTIONS}
         literals = self.before([(n, r) for n, r in substituted.items() if SUBSTITUTIONS[r["Type"]][0] == "before"])
         literals.update(alarm_arns(self, substituted))
+        literals.update(alias_arns(substituted))
         body = copy.deepcopy(self.template)
         removed: set = set()
         for name in substituted:
             body["Resources"].pop(name, None)
+        aliases = {n: r["Properties"]["FunctionName"] for n, r in substituted.items() if r["Type"] == "AWS::Lambda::Alias"}
         for resource in body["Resources"].values():
-            for kind, prop in PROPERTY_SUBSTITUTIONS:
-                if resource["Type"] == kind and resource.get("Properties", {}).pop(prop, None) is not None:
-                    removed.add((f"{kind}.{prop}"))
+            props = resource.get("Properties", {})
+            if resource["Type"] == "AWS::Lambda::Function" and props.pop("Layers", None) is not None:
+                removed.add("AWS::Lambda::Function.Layers")
+            if resource["Type"] == "AWS::Lambda::Permission" and props.get("FunctionName", {}).get("Ref") in aliases:
+                props["FunctionName"] = aliases[props["FunctionName"]["Ref"]]
+                removed.add("AWS::Lambda::Permission.FunctionName")
             if isinstance(resource.get("DependsOn"), list):
                 resource["DependsOn"] = [d for d in resource["DependsOn"] if d not in substituted]
             elif resource.get("DependsOn") in substituted:
@@ -196,8 +210,8 @@ class Deploy:
         log_substitutions(self.stack, [(n, r["Type"]) for n, r in substituted.items()] + [("*", p) for p in removed])
 
     # -- stand-ins made before the stack ------------------------------------------------------
-    def before(self, items: List[Tuple[str, Dict[str, Any]]]) -> Dict[str, str]:
-        literals: Dict[str, str] = {}
+    def before(self, items: List[Tuple[str, Dict[str, Any]]]) -> Dict[str, Any]:
+        literals: Dict[str, Any] = {}
         idp = self.client("cognito-idp")
         order = ["AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",
                  "AWS::Cognito::UserPoolDomain"]
@@ -231,14 +245,27 @@ class Deploy:
                 for r in page["StackResourceSummaries"]}
 
     # -- stand-ins made after it ----------------------------------------------------------------
-    def after(self, items: List[Tuple[str, Dict[str, Any]]], literals: Dict[str, str]) -> None:
-        values = {**self.physical_ids(), **literals}
+    def after(self, items: List[Tuple[str, Dict[str, Any]]], literals: Dict[str, Any]) -> None:
+        physical = self.physical_ids()
+        values = {**physical, **self.published_versions(physical), **literals}
         for name, resource in items:
             if resource["Type"] == "AWS::ApiGateway::Account":
                 role = resource["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
                 values[f"{role}.Arn"] = self.client("iam").get_role(RoleName=values[role])["Role"]["Arn"]
             props = self.resolver(values)(resource.get("Properties", {}))
             AFTER[resource["Type"]](self, props)
+
+    def published_versions(self, physical: Dict[str, str]) -> Dict[str, str]:
+        """GetAtt Version.Version of each AWS::Lambda::Version: moto gives the resource no physical id,
+        so it is the function's newest published version."""
+        lam, found = self.client("lambda"), {}
+        for name, resource in self.template["Resources"].items():
+            if resource["Type"] == "AWS::Lambda::Version":
+                function = physical[resource["Properties"]["FunctionName"]["Ref"]]
+                numbers = [int(v["Version"]) for v in lam.list_versions_by_function(FunctionName=function)["Versions"]
+                           if v["Version"].isdigit()]
+                found[f"{name}.Version"] = str(max(numbers))
+        return found
 
     def check_outputs(self) -> None:
         stack = self.cfn.describe_stacks(StackName=self.stack)["Stacks"][0]
@@ -281,6 +308,14 @@ def alarm_arns(deploy: Deploy, substituted: Dict[str, Dict[str, Any]]) -> Dict[s
             alarm = deploy.resolver({})(resource["Properties"]["AlarmName"])
             arns[f"{name}.Arn"] = f"arn:aws:cloudwatch:{deploy.region}:{deploy.account}:alarm:{alarm}"
     return arns
+
+
+def alias_arns(substituted: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
+    """Ref Alias (the API definition and the permissions name the live alias) as the alias's ARN, built
+    from its function's: the alias itself is made after the stack."""
+    return {name: {"Fn::Join": [":", [{"Fn::GetAtt": [r["Properties"]["FunctionName"]["Ref"], "Arn"]},
+                                       r["Properties"]["Name"]]]}
+            for name, r in substituted.items() if r["Type"] == "AWS::Lambda::Alias"}
 
 
 def log_substitutions(stack: str, items: List[Tuple[str, str]]) -> None:
@@ -352,8 +387,30 @@ def subscribe(deploy: Deploy, props: Dict[str, Any]) -> None:
     deploy.client("sns").subscribe(TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"])
 
 
+def put_alias(deploy: Deploy, props: Dict[str, Any]) -> None:
+    lam = deploy.client("lambda")
+    alias = {k: props[k] for k in ("FunctionName", "Name", "FunctionVersion")}
+    try:
+        lam.update_alias(**alias)
+    except lam.exceptions.ResourceNotFoundException:
+        lam.create_alias(**alias)
+
+
+def put_web_acl(deploy: Deploy, props: Dict[str, Any]) -> None:
+    waf = deploy.client("wafv2")
+    if any(acl["Name"] == props["Name"] for acl in waf.list_web_acls(Scope=props["Scope"])["WebACLs"]):
+        return
+    for rule in props.get("Rules", []):  # a Ref to a Number parameter arrives as a string
+        rate = rule.get("Statement", {}).get("RateBasedStatement")
+        if rate and isinstance(rate.get("Limit"), str):
+            rate["Limit"] = int(rate["Limit"])
+    keys = ("Name", "Scope", "DefaultAction", "Description", "Rules", "VisibilityConfig", "CustomResponseBodies")
+    waf.create_web_acl(**{k: props[k] for k in keys if k in props})
+
+
 AFTER: Dict[str, Callable[[Deploy, Dict[str, Any]], None]] = {
     "AWS::CloudWatch::Alarm": put_alarm, "AWS::ApiGateway::Account": set_account, "AWS::SNS::Subscription": subscribe,
+    "AWS::Lambda::Alias": put_alias, "AWS::WAFv2::WebACL": put_web_acl,
 }
 
 

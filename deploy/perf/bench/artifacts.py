@@ -1,11 +1,12 @@
 """4. Artifact sizes, zipped and unzipped, and the runtime-provided packages found in them, for
-(a) `chalice package`'s zips and (b) the build step's."""
+(a) `chalice package`'s zips and (b) the build step's, both x86_64 (what this machine measures), and
+the arm64 build step's zips (what deploys by default)."""
 import zipfile
 from pathlib import Path
 from typing import Any, Dict, Optional
 
 from deploy.aws.build_step import layer_site_packages, runtime_provided
-from deploy.perf.bench.packages import package_dir
+from deploy.perf.bench.packages import SIZED_ONLY, package_dir
 
 OUR_TOP_LEVEL = {"app.py", "chalicelib", "__pycache__"}
 CHALICE_RUNTIME = "chalice"  # Chalice's own runtime (chalice/app.py), vendored by `chalice package`
@@ -13,7 +14,9 @@ CHALICE_RUNTIME = "chalice"  # Chalice's own runtime (chalice/app.py), vendored 
 
 def artifact_report(app: str) -> Dict[str, Any]:
     report: Dict[str, Any] = {}
-    for variant, directory in (("a", package_dir(app) / "chalice"), ("b", package_dir(app))):
+    variants = [("a", package_dir(app) / "chalice"), ("b", package_dir(app))]
+    variants += [(f"b-{arch}", package_dir(app, arch)) for arch in SIZED_ONLY]
+    for variant, directory in variants:
         report[variant] = {label: _zip_report(directory / name, label) for label, name in
                            (("deployment", "deployment.zip"), ("layer", "layer-deployment.zip"))}
     return report

@@ -11,7 +11,7 @@ ROUTE_TARGETS = {  # app -> route -> DynamoDB round trips per call
 }
 EXACT = {("orders", "create"): False}  # create: "at most 3"; everything else exactly the target
 VARIANT_NAMES = {"a": "(a) chalice package", "b": "(b) after build step", "c": "(c) boto3 + client + GetItem",
-                 "z": "(z) authorizer function, (b)"}
+                 "z": "(z) authorizer function, (b)", "b-arm64": "(b) arm64 build step"}
 
 
 class _Checks(List[Dict[str, Any]]):
@@ -35,9 +35,10 @@ def evaluate(results: Dict[str, Any]) -> List[Dict[str, Any]]:
                    f"{auth['jwks_fetches_warm']} during {auth['iterations']} calls "
                    f"(cold: {auth['jwks_fetches_cold']})")
     for app, art in results["artifacts"].items():
-        found = [f"{label}: {', '.join(info['runtime_provided'])}" for label, info in art["b"].items()
-                 if info and info["runtime_provided"]]
-        checks.add(f"artifacts {app}: no runtime-provided package in (b)", not found, "; ".join(found) or "none")
+        found = [f"{variant} {label}: {', '.join(info['runtime_provided'])}" for variant in ("b", "b-arm64")
+                 for label, info in art.get(variant, {}).items() if info and info["runtime_provided"]]
+        checks.add(f"artifacts {app}: no runtime-provided package in (b), x86_64 or arm64", not found,
+                   "; ".join(found) or "none")
         extra = [t for t in art["b"]["deployment"]["not_our_code"] if t != CHALICE_RUNTIME]
         checks.add(f"artifacts {app}: deployment zip holds only our code", not extra,
                    f"other: {extra}" if extra else "app.py, chalicelib (+ chalice/, Chalice's runtime module)")
@@ -132,7 +133,7 @@ def _authorizer_lines(auth: Dict[str, Any]) -> List[str]:
 def _artifact_lines(artifacts: Dict[str, Any]) -> List[str]:
     lines = ["4. Artifacts (MB zipped / unzipped, files; runtime-provided packages inside)"]
     for app, art in artifacts.items():
-        for k in "ab":
+        for k in (k for k in ("a", "b", "b-arm64") if k in art):
             for label in ("deployment", "layer"):
                 info = art[k][label]
                 if not info:

@@ -127,6 +127,12 @@ class JwksCache:
         self._keys = keys
         self._fetched_at = self._attempted_at
 
+    def restored(self) -> None:
+        """After a restore from a SnapStart snapshot: the fetch times are another machine's clock
+        readings, so forget them (the next use refetches; keys held stay as the outage fallback)."""
+        with self._lock:
+            self._fetched_at = self._attempted_at = None
+
     def get(self, kid: str) -> Any:
         now = self._clock()
         key = self._keys.get(kid)
