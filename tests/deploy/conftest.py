@@ -1,4 +1,5 @@
-"""Deploy checks: build all four packages (2 apps x dev/prod) once per session, offline."""
+"""Deploy checks: build all four packages (2 apps x dev/prod, arm64 as the stages say) once per session,
+offline, and the dev packages for x86_64, the architecture this machine can import."""
 import time
 from pathlib import Path
 from typing import Dict, Tuple
@@ -19,6 +20,14 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     started = time.monotonic()
     package_all([app.name for app in APPS], list(STAGES), build)
     print(f"\npackaged {len(PACKAGES)} packages in {time.monotonic() - started:.1f} s")
+    return build
+
+
+@pytest.fixture(scope="session")
+def x86_64_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dev packages built with --arch x86_64 (aarch64 code raises ImportError on this x86-64 machine)."""
+    build = tmp_path_factory.mktemp("deploy-build-x86_64")
+    package_all([app.name for app in APPS], ["dev"], build, arch="x86_64")
     return build
 
 

@@ -25,6 +25,16 @@ DATA_ACTIONS_ALLOWLIST: Dict[str, Dict[str, Dict[str, Set[str]]]] = {
         },
     },
 }
+# The one key action a role with table access gets, on the stack's key and only through DynamoDB (the tables
+# are encrypted with it); the authorizer, with no data access, gets none.
+TABLE_KEY_STATEMENT = {"Sid": "TablesKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                       "Resource": {"Fn::GetAtt": ["StackKey", "Arn"]},
+                       "Condition": {"StringEquals": {
+                           "kms:ViaService": {"Fn::Sub": "dynamodb.${AWS::Region}.amazonaws.com"}}}}
+# CodeDeploy's own role (DeploymentPreference.Role): moving the live aliases and reading the alarms, nothing else.
+CODEDEPLOY_ACTIONS = {"ShiftTheLiveAliases": {"lambda:GetAlias", "lambda:UpdateAlias",
+                                              "lambda:GetProvisionedConcurrencyConfig"},
+                      "ReadTheRollbackAlarms": {"cloudwatch:DescribeAlarms"}}
 # Non-data actions every function role has; logs are scoped to the function's own log group.
 OPERATIONAL_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments",
                        "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"}
@@ -46,14 +56,16 @@ OUTPUTS = {
 }
 COMMON_PARAMETERS = {"UserPoolAdminGroupName", "AlarmEmail", "CreateApiGatewayCloudWatchRole",
                      "LogRetentionInDays", "ApiThrottlingRateLimit", "ApiThrottlingBurstLimit",
-                     "ApiLatencyP99ThresholdMs"}
+                     "ApiLatencyP99ThresholdMs", "Rollback5xxRatePercent", "EnableWaf",
+                     "WafRequestsPer5MinutesPerIp"}
 PARAMETERS = {"users": COMMON_PARAMETERS | {"AllowSelfSignUp", "UserPoolDomainPrefix"}, "orders": COMMON_PARAMETERS | {"UserPool"}}
 HOSTED_UI_PREFIX = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"  # Cognito's rule for a prefix domain
 ALARMS = {
     "users": {"Api5xxAlarm", "ApiLatencyP99Alarm", "ApiHandlerErrorsAlarm", "ApiHandlerThrottlesAlarm",
-              "AuthorizerErrorsAlarm", "AuthorizerThrottlesAlarm"},
+              "AuthorizerErrorsAlarm", "AuthorizerThrottlesAlarm",
+              "Api5xxRateAlarm", "ApiHandlerLiveErrorsAlarm", "AuthorizerLiveErrorsAlarm"},  # + rollback alarms
     "orders": {"Api5xxAlarm", "ApiLatencyP99Alarm", "ApiHandlerErrorsAlarm", "ApiHandlerThrottlesAlarm",
-               "OrderCancellationRateAlarm"},
+               "OrderCancellationRateAlarm", "Api5xxRateAlarm", "ApiHandlerLiveErrorsAlarm"},
 }
 # Gateway responses API Gateway produces itself -> status (None: keeps API Gateway's own 4XX/5XX status)
 GATEWAY_RESPONSES = {"UNAUTHORIZED": "401", "ACCESS_DENIED": "403", "AUTHORIZER_FAILURE": "503",
@@ -162,7 +174,8 @@ def test_users_routes_use_the_token_authorizer(packages: Dict[Tuple[str, str], P
         "Body"]
     (definition,) = body["securityDefinitions"].values()
     assert definition["x-amazon-apigateway-authorizer"]["type"] == "token"
-    assert "UsersAuthorizer.Arn" in json.dumps(definition)
+    assert definition["x-amazon-apigateway-authorizer"]["authorizerUri"]["Fn::Sub"][1] == {
+        "UsersAuthorizerAlias": {"Ref": "UsersAuthorizerAliaslive"}}  # the live alias, never $LATEST
     for path, methods in body["paths"].items():
         for method, operation in methods.items():
             assert operation.get("security"), f"{method.upper()} {path} has no authorizer"
@@ -222,15 +235,21 @@ def _role_statements(role: Dict[str, Any]) -> List[Dict[str, Any]]:
 def test_roles_data_actions_are_exactly_the_allowlist_on_table_arns(pkg: Package) -> None:
     roles = of_type(pkg.transformed, "AWS::IAM::Role")
     allowlist = DATA_ACTIONS_ALLOWLIST[pkg.app]
-    assert set(roles) == set(allowlist) | {"ApiGatewayCloudWatchRole"}
+    assert set(roles) == set(allowlist) | {"ApiGatewayCloudWatchRole", "CodeDeployRole"}
     for name, role in roles.items():
         if name == "ApiGatewayCloudWatchRole":
             assert role["Condition"] == "CreateApiGatewayAccount" and not role["Properties"].get("Policies")
             continue
         assert not role["Properties"].get("ManagedPolicyArns"), name
+        if name == "CodeDeployRole":
+            assert_codedeploy_role(role, pkg)
+            continue
         granted: Dict[str, Set[str]] = {}
         for statement in _role_statements(role):
             assert statement["Effect"] == "Allow"
+            if statement.get("Sid") == "TablesKey":
+                assert statement == TABLE_KEY_STATEMENT and allowlist[name], name
+                continue
             actions = set(as_list(statement["Action"]))
             assert not any("*" in a for a in actions), (name, actions)
             data = actions - OPERATIONAL_ACTIONS
@@ -245,6 +264,16 @@ def test_roles_data_actions_are_exactly_the_allowlist_on_table_arns(pkg: Package
                 assert attribute == "Arn" and table in TABLES[pkg.app], (name, resource)
                 granted.setdefault(table, set()).update(data)
         assert granted == allowlist[name], name
+
+
+def assert_codedeploy_role(role: Dict[str, Any], pkg: Package) -> None:
+    trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == [{"Effect": "Allow", "Principal": {"Service": "codedeploy.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    statements = {s["Sid"]: s for s in _role_statements(role)}
+    assert {sid: set(s["Action"]) for sid, s in statements.items()} == CODEDEPLOY_ACTIONS
+    aliases = statements["ShiftTheLiveAliases"]["Resource"]
+    assert aliases == [{"Fn::Sub": f"${{{function}.Arn}}:*"} for function in FUNCTIONS[pkg.app]]
+    assert statements["ReadTheRollbackAlarms"]["Resource"] == "*"  # DescribeAlarms has no resource-level permission
 
 
 def test_policy_files_grant_the_same_data_actions(pkg: Package) -> None:
@@ -334,7 +363,8 @@ def test_tables_match_the_local_stack_and_are_protected(pkg: Package) -> None:
         assert props.get("TimeToLiveSpecification") == spec.properties.get("TimeToLiveSpecification")
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-        assert props["SSESpecification"] == {"SSEEnabled": True}
+        assert props["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS",
+                                             "KMSMasterKeyId": {"Ref": "StackKey"}}  # the stack's own key
         if pkg.stage == "prod":
             assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
             assert props["DeletionProtectionEnabled"] is True

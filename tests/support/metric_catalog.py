@@ -11,6 +11,7 @@ from typing import Dict, FrozenSet, Tuple
 APIGATEWAY_PAGE = "https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html"
 LAMBDA_PAGE = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html"
 LAMBDA_CONCURRENCY_PAGE = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-concurrency.html"
+WAF_PAGE = "https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html"
 DYNAMODB_PAGE = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html"
 
 
@@ -36,6 +37,9 @@ ACCOUNT_ONLY = (dims(),)
 PER_OPERATION = (dims("TableName", "Operation"),)
 PER_TABLE_OR_INDEX = (dims("TableName"), dims("TableName", "GlobalSecondaryIndexName"))
 PER_TABLE = (dims("TableName"),)
+# Web ACL requests per rule (Rule = the rule's metric name, or ALL): regional ACLs add Region; a rule group's
+# own rules are published per RuleGroup instead of WebACL.
+WAF_SETS = (dims("Region", "Rule", "WebACL"), dims("Rule", "WebACL"), dims("Region", "Rule", "RuleGroup"))
 
 CATALOG: Dict[str, Dict[str, Published]] = {
     "AWS/ApiGateway": _each(("4XXError", "5XXError", "CacheHitCount", "CacheMissCount", "Count",
@@ -58,6 +62,8 @@ CATALOG: Dict[str, Dict[str, Published]] = {
         # "the aggregate of HTTP 400 errors ... for the current region and the current AWS account"
         **_each(("UserErrors",), ACCOUNT_ONLY, DYNAMODB_PAGE),
     },
+    "AWS/WAFV2": _each(("AllowedRequests", "BlockedRequests", "CountedRequests", "PassedRequests",
+                        "CaptchaRequests", "ChallengeRequests"), WAF_SETS, WAF_PAGE),
 }
 
 
