@@ -26,7 +26,7 @@ from ruamel.yaml import YAML
 
 from deploy.aws.deploy import DEFAULT_PREFIX, default_bucket, stack_name
 from deploy.project import APPS, ROOT
-from tests.deploy.conftest import Package, cfn_lint
+from tests.support.packaging import Package, cfn_lint
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 TEST_WORKFLOW = WORKFLOWS / "test.yml"
