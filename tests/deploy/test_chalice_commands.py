@@ -18,7 +18,8 @@ import boto3
 import pytest
 
 from deploy.local.processes import free_port
-from deploy.project import APP_DIRS as APPS, ROOT, stage_env
+from deploy.project import APP_DIRS as APPS
+from deploy.project import ROOT, stage_env
 from tests.support.emulated_account import moto_account
 
 CHALICE = str(Path(sys.executable).with_name("chalice"))

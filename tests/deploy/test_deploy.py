@@ -138,7 +138,8 @@ def test_deploy_creates_the_default_artifact_bucket_when_missing(
     # hosted-UI prefix, always derived, and the logging role this fresh account lacks
     users_deploy = made[5]
     overrides = users_deploy[users_deploy.index("--parameter-overrides") + 1:users_deploy.index("--region")]
-    assert overrides == [f"UserPoolDomainPrefix={deploy_mod.hosted_ui_prefix('serverless-patterns-users-dev', '123456789012')}",
+    prefix = deploy_mod.hosted_ui_prefix("serverless-patterns-users-dev", "123456789012")
+    assert overrides == [f"UserPoolDomainPrefix={prefix}",
                          "CreateApiGatewayCloudWatchRole=true"]
 
 
@@ -150,7 +151,8 @@ def test_deploy_without_packages_says_what_to_run(stand_in_aws: Path, tmp_path: 
 
 
 def _users_overrides(made: List[List[str]]) -> List[str]:
-    users_deploy = next(c for c in made if c[:2] == ["cloudformation", "deploy"] and "-users-" in opt(c, "--stack-name"))
+    users_deploy = next(c for c in made
+                        if c[:2] == ["cloudformation", "deploy"] and "-users-" in opt(c, "--stack-name"))
     if "--parameter-overrides" not in users_deploy:
         return []
     return users_deploy[users_deploy.index("--parameter-overrides") + 1:users_deploy.index("--region")]
@@ -174,7 +176,8 @@ def test_the_api_gateway_logging_role_is_created_only_when_none_is_set(
     said = capsys.readouterr().out
     assert ("has no CloudWatch Logs role" in said) == (setting is None)
     if setting:  # it was checked to exist, by name
-        assert ["iam", "get-role", "--role-name", "someone-elses"] == next(c for c in made if c[:2] == ["iam", "get-role"])[:4]
+        get_role = next(c for c in made if c[:2] == ["iam", "get-role"])
+        assert get_role[:4] == ["iam", "get-role", "--role-name", "someone-elses"]
 
 
 def test_a_logging_role_that_no_longer_exists_stops_the_deploy(
@@ -257,7 +260,8 @@ def test_make_targets_run_the_deploy_tools() -> None:
     assert "-m deploy.aws.package --stage dev" in make_dry_run("package")
     assert "-m deploy.aws.package --stage prod" in make_dry_run("package", "STAGE=prod")
     deploy_out = make_dry_run("deploy", "STAGE=prod", "REGION=eu-west-1", "BUCKET=b")
-    assert deploy_out.index("-m deploy.aws.package --stage prod") < deploy_out.index("-m deploy.aws.deploy --stage prod")
+    packaged = deploy_out.index("-m deploy.aws.package --stage prod")
+    assert packaged < deploy_out.index("-m deploy.aws.deploy --stage prod")
     assert "--region eu-west-1" in deploy_out and "--bucket b" in deploy_out
     assert "-m deploy.aws.admin --email \"a@example.com\" --stage local" in make_dry_run("admin", "EMAIL=a@example.com")
     assert "--stage dev" in make_dry_run("admin", "EMAIL=a@example.com", "STAGE=dev")

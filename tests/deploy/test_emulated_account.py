@@ -183,7 +183,9 @@ def assert_substituted(entries: List[Dict[str, str]], types: set) -> None:
 
 def assert_admin_can_log_in(account: Account) -> None:
     output = succeeded(account.make("admin", f"STAGE={STAGE}", "EMAIL=ops@example.com"))
-    password = re.search(r"^Password: (.+)$", output, re.M).group(1)  # type: ignore[union-attr]
+    found = re.search(r"^Password: (.+)$", output, re.M)
+    assert found, output
+    password = found.group(1)
     users = account.outputs(USERS)
     idp = account.client("cognito-idp")
     groups = idp.admin_list_groups_for_user(UserPoolId=users["UserPool"], Username="ops@example.com")["Groups"]

@@ -14,9 +14,20 @@ import pytest
 
 from tests.support import tokens
 from tests.support.emf_runner import emf_series, emitted_series, lambda_environment
-from tests.support.metric_check import (FUNCTION_TYPES, Facts, Series, canonical, custom_problems,
-                                       custom_references, of_types, references, resolver, target,
-                                       template_problems, token)
+from tests.support.metric_check import (
+    FUNCTION_TYPES,
+    Facts,
+    Series,
+    canonical,
+    custom_problems,
+    custom_references,
+    of_types,
+    references,
+    resolver,
+    target,
+    template_problems,
+    token,
+)
 from tests.support.packaging import Package
 
 # Physical ids the functions' environment gets for these Refs: tests/support/tokens.py signs for this pool and client.

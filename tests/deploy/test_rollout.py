@@ -79,7 +79,8 @@ def test_the_rollback_alarms_see_the_new_code_and_a_rate_not_any_5xx(pkg: Packag
     assert {m["MetricStat"]["Metric"]["MetricName"] for m in metrics.values() if "MetricStat" in m} == {
         "5XXError", "Count"}
     assert metrics["rate"]["Expression"] == "IF(requests >= 20, 100 * errors / requests, 0)"
-    assert rate["Threshold"] == {"Ref": "Rollback5xxRatePercent"} and rate["ComparisonOperator"] == "GreaterThanThreshold"
+    assert rate["Threshold"] == {"Ref": "Rollback5xxRatePercent"}
+    assert rate["ComparisonOperator"] == "GreaterThanThreshold"
     assert (rate["EvaluationPeriods"], rate["DatapointsToAlarm"]) == (3, 3)
     assert pkg.template["Parameters"]["Rollback5xxRatePercent"]["Default"] == 5
 
@@ -174,7 +175,8 @@ def test_waf_guards_both_api_stages_in_prod_only(pkg: Package) -> None:
     assert template["Parameters"]["EnableWaf"]["Default"] == ("true" if pkg.stage == "prod" else "false")
     assert template["Conditions"]["UseWaf"] == {"Fn::Equals": [{"Ref": "EnableWaf"}, "true"]}
     acl, association = template["Resources"]["WebAcl"], template["Resources"]["WebAclAssociation"]
-    assert acl["Condition"] == association["Condition"] == template["Resources"]["WafDashboard"]["Condition"] == "UseWaf"
+    dashboard = template["Resources"]["WafDashboard"]
+    assert acl["Condition"] == association["Condition"] == dashboard["Condition"] == "UseWaf"
     props = acl["Properties"]
     assert props["Scope"] == "REGIONAL" and props["DefaultAction"] == {"Allow": {}}
     rules = {rule["Name"]: rule for rule in props["Rules"]}

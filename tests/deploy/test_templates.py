@@ -4,7 +4,6 @@ import json
 import re
 from typing import Any, Dict, List, Set, Tuple
 
-
 from deploy.local.tables import table_specs
 from deploy.project import ROOT, stage_env
 from tests.support.packaging import Package, cfn_lint
@@ -58,7 +57,8 @@ COMMON_PARAMETERS = {"UserPoolAdminGroupName", "AlarmEmail", "CreateApiGatewayCl
                      "LogRetentionInDays", "ApiThrottlingRateLimit", "ApiThrottlingBurstLimit",
                      "ApiLatencyP99ThresholdMs", "Rollback5xxRatePercent", "EnableWaf",
                      "WafRequestsPer5MinutesPerIp"}
-PARAMETERS = {"users": COMMON_PARAMETERS | {"AllowSelfSignUp", "UserPoolDomainPrefix"}, "orders": COMMON_PARAMETERS | {"UserPool"}}
+PARAMETERS = {"users": COMMON_PARAMETERS | {"AllowSelfSignUp", "UserPoolDomainPrefix"},
+              "orders": COMMON_PARAMETERS | {"UserPool"}}
 HOSTED_UI_PREFIX = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"  # Cognito's rule for a prefix domain
 ALARMS = {
     "users": {"Api5xxAlarm", "ApiLatencyP99Alarm", "ApiHandlerErrorsAlarm", "ApiHandlerThrottlesAlarm",
@@ -268,7 +268,8 @@ def test_roles_data_actions_are_exactly_the_allowlist_on_table_arns(pkg: Package
 
 def assert_codedeploy_role(role: Dict[str, Any], pkg: Package) -> None:
     trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert trust == [{"Effect": "Allow", "Principal": {"Service": "codedeploy.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    assert trust == [{"Effect": "Allow", "Principal": {"Service": "codedeploy.amazonaws.com"},
+                      "Action": "sts:AssumeRole"}]
     statements = {s["Sid"]: s for s in _role_statements(role)}
     assert {sid: set(s["Action"]) for sid, s in statements.items()} == CODEDEPLOY_ACTIONS
     aliases = statements["ShiftTheLiveAliases"]["Resource"]

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any, Dict
 
 import boto3
-from botocore.exceptions import ClientError
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
 from deploy.aws import admin
 

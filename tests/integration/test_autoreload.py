@@ -25,8 +25,8 @@ import pytest
 import requests
 
 from deploy.local import cognito
-from deploy.local.server import LOAD_FAILED
 from deploy.local.processes import free_port
+from deploy.local.server import LOAD_FAILED
 from deploy.project import ROOT
 
 pytestmark = pytest.mark.integration
@@ -201,7 +201,8 @@ def test_a_shared_change_is_vendored_and_restarts_each_api_once(dev: Dev) -> Non
     before = dev.counts()
     saved = edit(dev, "chalicelib_shared/http.py", old, new)
     (dev.root / "chalicelib_shared/errors.py").touch()  # the same burst touches a second file
-    took = {api: wait_for(lambda: empty_create(url) == new, f"{api} answering with the new message", since=saved)
+    took = {api: wait_for(lambda url=url: empty_create(url) == new, f"{api} answering with the new message",
+                          since=saved)
             for api, url in (("users", dev.users + "/users"), ("orders", dev.orders + "/orders"))}
     print(f"\nshared change live after: users {took['users']:.2f}s, orders {took['orders']:.2f}s")
     check = subprocess.run([sys.executable, "deploy/codegen/sync_shared.py", "--check"], cwd=dev.root,

@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Dict, List, Optional, Tuple
-
 from urllib.parse import urlsplit
 
 import pytest
@@ -50,9 +49,10 @@ def problem(name: str, answer: http.Answer, allowed: Tuple[int, ...]) -> Optiona
 def run_all(jobs: List[Tuple[str, Callable[[], http.Answer], Tuple[int, ...]]]) -> List[Tuple[str, http.Answer]]:
     """Run the jobs concurrently; assert every answer is allowed; return (name, answer)."""
     answers = list(POOL.map(lambda job: job[1](), jobs))
-    problems = [p for (name, _, allowed), answer in zip(jobs, answers) if (p := problem(name, answer, allowed))]
+    problems = [p for (name, _, allowed), answer in zip(jobs, answers, strict=True)
+                if (p := problem(name, answer, allowed))]
     assert not problems, "\n".join(problems)
-    return [(name, answer) for (name, _, _), answer in zip(jobs, answers)]
+    return [(name, answer) for (name, _, _), answer in zip(jobs, answers, strict=True)]
 
 
 def marked_order(order_id: Optional[str] = None, item_name: str = f"{MARK} soup") -> Dict[str, Any]:

@@ -189,15 +189,15 @@ def test_same_order_id_for_different_users_makes_separate_orders(h: StackHandle)
               for i in range(len(users))]
     warm = [orders_call(h, "GET", "/orders?limit=1", u.id_token) for u in users]
     fire(warm)  # token checks warm in every worker, so the creates start together
-    calls = [orders_call(h, "POST", "/orders", u.id_token, b) for u, b in zip(users, bodies)]
+    calls = [orders_call(h, "POST", "/orders", u.id_token, b) for u, b in zip(users, bodies, strict=True)]
     fire(calls)
 
-    for user, body, call in zip(users, bodies, calls):
+    for user, body, call in zip(users, bodies, calls, strict=True):
         assert call.status == 200, call.response.text if call.response is not None else call.error
         doc = call.json()
         assert (doc["userId"], doc["orderId"], doc["restaurantId"]) == (user.sub, order_id, body["restaurantId"])
         assert doc["totalAmount"] == body["totalAmount"]
-    for user, body in zip(users, bodies):
+    for user, body in zip(users, bodies, strict=True):
         mine = orders_call(h, "GET", f"/orders/{order_id}", user.id_token)()
         assert mine.status == 200 and mine.json()["userId"] == user.sub
         assert mine.json()["restaurantId"] == body["restaurantId"]

@@ -93,7 +93,8 @@ def warm_every_worker(local: Stack, h: StackHandle, user: Any) -> None:
     """Send authorized requests until every worker of both APIs has verified a token (so each
     holds the JWKS in its cache). The user's own record is created first, so every answer is 200."""
     assert Call("PUT", f"{h.users_url}/users/{user.sub}", user.id_token, {"name": "Warm"})().status == 200
-    for app, url in (("orders_app", h.orders_url + "/orders?limit=1"), ("users_app", f"{h.users_url}/users/{user.sub}")):
+    for app, url in (("orders_app", h.orders_url + "/orders?limit=1"),
+                     ("users_app", f"{h.users_url}/users/{user.sub}")):
         for _ in range(20):
             if set(local.worker_pids(app)) <= served_by(h, app):
                 break
@@ -265,7 +266,7 @@ def test_dynamodb_hang_fails_fast_with_503_and_recovers_without_restart(special:
     assert all(c.response is not None for _, c, _ in calls), [str(c.error) for _, c, _ in calls if c.error]
     assert {c.status for _, c, _ in calls} <= {200, 503}, sorted({(op, c.status) for op, c, _ in calls})
     failed = [(op, c) for op, c, _ in calls if c.status == 503]
-    for op, call in failed:
+    for _op, call in failed:
         assert_503(call)
         assert stopped - 0.1 <= call.ended and call.started <= resumed + 0.1
     assert len(failed) >= 2, "the hang made no request fail"
@@ -328,7 +329,7 @@ def test_a_cancel_whose_first_attempt_timed_out_is_answered_as_what_happened(spe
             time.sleep(hang)
         for thread in threads:
             thread.join(15)
-        for p, cancel in zip(placed, cancels):
+        for p, cancel in zip(placed, cancels, strict=True):
             final = stored_orders(h, user.sub, p.json()["orderId"])[0]
             outcomes.append((cancel.status, final["status"]))
     print(f"\ncancels during a {hang:.1f} s hang (answer, stored): {outcomes}")

@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis.generation import GenerationMode  # noqa: E402
 
-from deploy.project import ROOT
+from deploy.project import ROOT  # noqa: E402
 
 DOCUMENTS = {"users": ROOT / "users_app" / "openapi.json", "orders": ROOT / "orders_app" / "openapi.json"}
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
@@ -156,7 +156,8 @@ def record(api: str, case: Any, response: Any, mode: GenerationMode) -> None:
     LOG.by_status[response.status_code] = LOG.by_status.get(response.status_code, 0) + 1
     where = f"{api} {case.method} {case.formatted_path} ({mode.value})"
     if os.environ.get("FUZZ_DEBUG"):
-        print("FUZZ", response.status_code, where, repr(case.query)[:200], repr(case.body)[:200], response.content[:150])
+        print("FUZZ", response.status_code, where, repr(case.query)[:200], repr(case.body)[:200],
+              response.content[:150])
     if response.status_code >= 500:
         LOG.problems.append(f"{where}: {response.status_code} {response.content[:200]!r}")
     elif response.status_code >= 400:

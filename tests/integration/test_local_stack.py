@@ -140,7 +140,7 @@ def test_each_api_runs_several_worker_processes(stack: StackHandle, local_stack_
         deadline = time.monotonic() + 20
         with ThreadPoolExecutor(8) as pool:
             while len(_worker_pids(stack.server_output(app))) < 2 and time.monotonic() < deadline:
-                list(pool.map(lambda _: requests.get(url, timeout=10), range(16)))
+                list(pool.map(lambda _, url=url: requests.get(url, timeout=10), range(16)))
         assert len(_worker_pids(stack.server_output(app))) >= 2, stack.server_output(app)[-2000:]
 
 

@@ -15,7 +15,8 @@ import sys
 from types import ModuleType
 from typing import Dict, Mapping, Optional
 
-from deploy.project import APP_DIRS as APPS, ROOT
+from deploy.project import APP_DIRS as APPS
+from deploy.project import ROOT
 from tests.support import tokens
 
 _stash: Dict[str, Dict[str, ModuleType]] = {}

@@ -29,7 +29,7 @@ ERROR_KEYS = {"Code", "Message", "Fields"}
 # -- keys -----------------------------------------------------------------------------------
 
 def _moto_resource(name: str) -> Dict[str, Any]:
-    import moto.cognitoidp  # noqa: PLC0415 - only needed here, and only in tests
+    import moto.cognitoidp  # only needed here, and only in tests
 
     folder = Path(moto.cognitoidp.__file__).parent / "resources"
     plain, packed = folder / name, folder / (name + ".gz")

@@ -142,7 +142,7 @@ def drive_users_authorizer(app: Any) -> None:
             raise RunnerError(f"the authorizer did not allow {sub}: {policy}")
     try:
         app.users_authorizer(token_event("not-a-token"), lambda_context())
-    except Exception as exc:  # noqa: BLE001 - Lambda reports the raised error to API Gateway
+    except Exception as exc:  # Lambda reports the raised error to API Gateway
         if str(exc) != "Unauthorized":
             raise
     else:

@@ -27,7 +27,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import boto3
 
-from deploy.aws.target import TargetError, check as check_target
+from deploy.aws.target import TargetError
+from deploy.aws.target import check as check_target
 
 # type -> (phase, what stands in for it). "before": made through moto's API before the stack, its ids
 # written in as literals; "after": made through moto's API once the stack's resources exist; "drop": removed.
@@ -145,7 +146,7 @@ class Deploy:
         self.stack: str = args["stack-name"]
         self.region: str = args.get("region") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         self.overrides: Dict[str, str] = dict(kv.split("=", 1) for kv in args.get("parameter-overrides", []))
-        self.tags = [dict(zip(("Key", "Value"), kv.split("=", 1))) for kv in args.get("tags", [])]
+        self.tags = [dict(zip(("Key", "Value"), kv.split("=", 1), strict=True)) for kv in args.get("tags", [])]
         self.capabilities: List[str] = args.get("capabilities", [])
         with open(args["template-file"]) as handle:
             self.template = transform(json.load(handle), self.region)
@@ -192,7 +193,8 @@ class Deploy:
         removed: set = set()
         for name in substituted:
             body["Resources"].pop(name, None)
-        aliases = {n: r["Properties"]["FunctionName"] for n, r in substituted.items() if r["Type"] == "AWS::Lambda::Alias"}
+        aliases = {n: r["Properties"]["FunctionName"] for n, r in substituted.items()
+                   if r["Type"] == "AWS::Lambda::Alias"}
         for resource in body["Resources"].values():
             props = resource.get("Properties", {})
             if resource["Type"] == "AWS::Lambda::Function" and props.pop("Layers", None) is not None:
@@ -248,7 +250,7 @@ class Deploy:
     def after(self, items: List[Tuple[str, Dict[str, Any]]], literals: Dict[str, Any]) -> None:
         physical = self.physical_ids()
         values = {**physical, **self.published_versions(physical), **literals}
-        for name, resource in items:
+        for _name, resource in items:
             if resource["Type"] == "AWS::ApiGateway::Account":
                 role = resource["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
                 values[f"{role}.Arn"] = self.client("iam").get_role(RoleName=values[role])["Role"]["Arn"]

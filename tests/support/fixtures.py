@@ -41,11 +41,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
                 body = None
             handle.note_response(request.method or "", request.url or "", response.status_code, body)
             return response
-        requests.Session.send = send  # type: ignore[method-assign]
+        requests.Session.send = send
         try:
             yield handle
         finally:
-            requests.Session.send = original_send  # type: ignore[method-assign]
+            requests.Session.send = original_send
             handle.remove_created()
         return
     local = start_local_stack(tmp_path_factory.mktemp("local-stack"))

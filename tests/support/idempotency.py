@@ -10,7 +10,7 @@ def failable_store(idempotency: Any) -> Any:
     test-only switch: set `fail_with` to an exception and every call of the store raises it (an
     unreachable idempotency table). Lives here, not in what ships to Lambda."""
 
-    class FailableStore(idempotency.InMemoryPersistenceLayer):  # type: ignore[name-defined,misc]
+    class FailableStore(idempotency.InMemoryPersistenceLayer):
         fail_with: Optional[Exception] = None
 
         def _check(self) -> None:

@@ -143,7 +143,7 @@ def row_metric(where: str, parts: List[Any]) -> MetricRef:
         raise ValueError(f"{where}: {parts!r} repeats a value the previous row does not have")
     if len(parts) < 2 or len(parts) % 2 or not all(isinstance(part, str) for part in parts):
         raise ValueError(f"{where}: {parts!r} is not [namespace, metric, (dimension, value)...]")
-    dimensions = tuple(sorted(zip(parts[2::2], parts[3::2])))
+    dimensions = tuple(sorted(zip(parts[2::2], parts[3::2], strict=True)))
     return MetricRef(where, parts[0], parts[1], dimensions)
 
 

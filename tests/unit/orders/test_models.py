@@ -7,7 +7,6 @@ import pytest
 
 from tests.support.orders import caller, order_body
 
-
 DROP = object()
 
 

@@ -4,9 +4,8 @@ from typing import Any, Dict, Optional, Tuple
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from chalicelib_shared.errors import Conflict, NotFound, ValidationFailed
+from chalicelib_shared.errors import ApiError, Conflict, NotFound, ValidationFailed
 from chalicelib_shared.http import api_view, parse_json_object, query_int
-from chalicelib_shared.errors import ApiError
 
 
 class Request:

@@ -11,7 +11,8 @@ from deploy.project import ROOT
 
 
 def load_sync(root: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("sync_shared_under_test", root / "deploy" / "codegen" / "sync_shared.py")
+    spec = importlib.util.spec_from_file_location("sync_shared_under_test",
+                                                  root / "deploy" / "codegen" / "sync_shared.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -145,7 +145,7 @@ def test_only_the_api_function_pays_for_boto3_and_the_tracer(handler: str) -> No
     from tests.support.apps import TEST_ENV, app_dir
 
     class Jwks(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             body = tokens.jwks_bytes()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))

@@ -335,7 +335,8 @@ class _Broken:
 def test_dynamodb_throttling_and_outage_are_503(client: Any, mod: Any, clock: Any,
                                                 test_verifier: Any) -> None:
     from botocore.exceptions import ClientError, EndpointConnectionError
-    for exc in (ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "GetItem"),
+    throttled = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}
+    for exc in (ClientError(throttled, "GetItem"),
                 EndpointConnectionError(endpoint_url="http://127.0.0.1:9")):
         mod.app.root.install(mod.app.compose(repo=_Broken(exc), clock=clock, verifier=test_verifier))
         r = call(client, "GET", f"/users/{OWNER}", who=token_of(OWNER))
@@ -381,6 +382,7 @@ def test_metrics_emitted_and_no_personal_data_logged(client: Any, capsys: Any, m
 def test_unreachable_dynamodb_fails_fast_with_503(client: Any, mod: Any, clock: Any, test_verifier: Any) -> None:
     """The real DynamoDB repository and botocore client, pointed at a closed port."""
     import time
+
     import boto3
     from botocore.config import Config
     ddb = boto3.client("dynamodb", endpoint_url="http://127.0.0.1:1", region_name="us-east-1",
