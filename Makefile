@@ -12,7 +12,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 help:
 	@echo "make dev      run DynamoDB Local, the Cognito emulator and both APIs in the foreground"
-	@echo "make test     run every test (unit, integration against a fresh local stack, deploy checks)"
+	@echo "make test     make lint, then every test (unit, integration against a fresh local stack, deploy checks)"
+	@echo "make lint     ruff + mypy;  make scan STAGE=dev|prod  checkov over the packaged templates"
 	@echo "make up/down  start/stop the local stack in the background (for scripts)"
 	@echo "make sync     copy chalicelib_shared/ into both apps"
 	@echo "make package STAGE=dev|prod, make deploy STAGE=..., make admin EMAIL=... [STAGE=...]"
@@ -56,7 +57,7 @@ up: deps
 down: $(VENV)/.installed
 	@$(PY) -m deploy.local.stack down
 
-test: deps
+test: deps lint
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 # ruff over the tree; mypy per app (both have an `app` module and a `chalicelib` package), then the tooling.
