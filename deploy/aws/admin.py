@@ -3,8 +3,9 @@
     python -m deploy.aws.admin --email you@example.com [--stage local|dev|prod] [--password P]
     (make admin EMAIL=you@example.com [STAGE=dev])
 
-STAGE=local (the default of `make admin`) reads .local/outputs.json (pool, client, group and the Cognito
-emulator's endpoint) of the running `make up`/`make dev` stack; a deployed stage reads the users stack's
+STAGE=local (the default of `make admin`) reads .local/outputs.json (or LOCAL_STATE_DIR's, as `make dev` and
+deploy.local.token do: pool, client, group and the Cognito emulator's endpoint) of the running
+`make up`/`make dev` stack, and talks to that endpoint whatever AWS_ENDPOINT_URL says; a deployed stage reads the users stack's
 outputs from CloudFormation. Running it again for the same e-mail sets a new password and keeps the user.
 Prints the password and the command that turns it into an ID token.
 """
@@ -24,9 +25,8 @@ import boto3
 from deploy.aws.deploy import DEFAULT_PREFIX, stack_name
 from deploy.aws.target import TargetError, default_region
 from deploy.aws.target import check as check_target
-from deploy.project import LOCAL_STATE, REGION
-
-LOCAL_OUTPUTS = LOCAL_STATE / "outputs.json"
+from deploy.local.cognito import outputs_file as local_outputs_file
+from deploy.project import REGION
 
 
 class AdminError(Exception):
@@ -43,7 +43,8 @@ class Pool:
     endpoint_url: Optional[str] = None  # the local Cognito emulator; None for AWS
 
 
-def local_pool(outputs_file: Path = LOCAL_OUTPUTS) -> Pool:
+def local_pool(outputs_file: Optional[Path] = None) -> Pool:
+    outputs_file = outputs_file or local_outputs_file()
     if not outputs_file.exists():
         raise AdminError(f"{outputs_file} not found: start the local stack with `make up` (or `make dev`)")
     data = json.loads(outputs_file.read_text())
@@ -115,7 +116,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--stage", default="local", choices=("local", "dev", "prod"))
     parser.add_argument("--password", default=os.environ.get("ADMIN_PASSWORD") or None,
                         help="default: a random one (printed)")
-    parser.add_argument("--outputs", type=Path, default=LOCAL_OUTPUTS, help="STAGE=local: the outputs file")
+    parser.add_argument("--outputs", type=Path, help="STAGE=local: the outputs file (default: .local/outputs.json, or LOCAL_STATE_DIR's)")
     parser.add_argument("--region", default=default_region())
     parser.add_argument("--prefix", default=os.environ.get("STACK_PREFIX") or DEFAULT_PREFIX)
     args = parser.parse_args(argv)

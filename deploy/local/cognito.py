@@ -1,11 +1,16 @@
 """The local Cognito: a user pool, app client, admin group and seeded admin in moto's server.
 
-State survives restarts through moto's recorder (DESIGN.md §3): the pool and client ids come from
-moto's HASH id strategies (same name -> same id), and every Cognito call is recorded to a file.
+State survives restarts through moto's recorder (DESIGN.md §3): the pool and client ids are derived
+from their names (deploy/local/moto_ids.py: AWS's shapes, same name -> same id), and every request that
+changes state is recorded to a file (reads and token-only logins are not: deploy/local/moto_server.py).
 After a restart `restore()` seeds moto's random generator with the same number, replays the
 recording (so every user gets back the same `sub`), and only then turns recording on again. The seed
 call itself must never be recorded (a replayed seed would rewind the generator and hand new users
 the `sub`s of old ones), so recording is started through the API, not with MOTO_ENABLE_RECORDING.
+
+The seeded admin is `local-admin@example.com`, not the workshop's `admin@example.com`: the workshop's
+README creates that one itself (`aws cognito-idp admin-create-user`), and a seeded one would make its
+first command fail with UsernameExistsException.
 """
 import json
 import os
@@ -23,7 +28,7 @@ REGION = "us-east-1"  # moto's, not deploy.project's: its tokens' issuer always 
 ACCOUNT_ID = "123456789012"  # moto's default account
 POOL_NAME = "serverless-patterns-local"
 CLIENT_NAME = "serverless-patterns-local-web"
-ADMIN_EMAIL = "admin@example.com"
+ADMIN_EMAIL = "local-admin@example.com"
 ADMIN_PASSWORD = "LocalAdmin1!"  # noqa: S105 - the local stack's seeded login, printed in the banner
 SEED = 20240501
 PASSWORD_POLICY = {"MinimumLength": 8, "RequireUppercase": True, "RequireLowercase": True,
@@ -32,7 +37,9 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "loca
 
 
 def moto_env(recording_file: Optional[Path]) -> Dict[str, str]:
-    """Environment for the moto server process (recording is switched on later by `restore`)."""
+    """Environment for the moto server process (recording is switched on later by `restore`). The HASH
+    strategies keep moto's own id generation from drawing on its seeded random generator; the ids it
+    hands out are replaced by deploy/local/moto_ids.py."""
     env = {
         "MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY": "HASH",
         "MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY": "HASH",

@@ -4,13 +4,17 @@
     python -m deploy.local.stack up     # background (make up); returns once every endpoint answers
     python -m deploy.local.stack down   # stop a background (or foreground) stack (make down)
 
-Ports (environment variables, defaults): LOCAL_DYNAMODB_PORT=8000, LOCAL_COGNITO_PORT=9229,
-LOCAL_USERS_PORT=3001, LOCAL_ORDERS_PORT=3002. LOCAL_WORKERS (default 2) worker processes per API.
+Ports (environment variables, defaults): LOCAL_DYNAMODB_PORT=8000, LOCAL_COGNITO_PORT=9229 (moto: Cognito,
+CloudFormation, Secrets Manager), LOCAL_USERS_PORT=3001, LOCAL_ORDERS_PORT=3002, LOCAL_AUTH_PORT=9230 (the
+hosted login page's; configuration only for now: CognitoLoginURL names it, nothing listens on it yet).
+LOCAL_WORKERS (default 2) worker processes per API.
 LOCAL_AUTORELOAD=0|1 (default 1 for `run`, 0 for `up`): a saved change under users_app/, orders_app/
 or chalicelib_shared/ restarts the affected API's workers (deploy/local/watch.py).
-LOCAL_STATE_DIR (default .local/) holds the DynamoDB data (dynamodb/), the Cognito recording
-(cognito-recording.jsonl), logs (logs/), the running stack's PIDs (stack.json) and, while it runs,
-outputs.json (the same keys the CloudFormation stacks output). Delete the directory to start afresh.
+LOCAL_STATE_DIR (default .local/) holds the DynamoDB data (dynamodb/), moto's recording
+(cognito-recording.jsonl), its format version (state-version, deploy/local/state.py), logs (logs/), the
+running stack's PIDs (stack.json) and, while it runs, outputs.json (the same keys the CloudFormation
+stacks output; moto answers describe-stacks with them too, deploy/local/cfn.py). Delete the directory to
+start afresh.
 
 The same `Stack` class is used by the integration-test fixture (free ports, in-memory DynamoDB).
 """
@@ -24,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Dict, List, Optional, Sequence
+from typing import IO, Any, Callable, Dict, List, Optional, Sequence
 
 from deploy.local.processes import (
     NotServing,
@@ -45,9 +49,10 @@ PORTS = {  # component -> (environment variable, default port)
     "cognito": ("LOCAL_COGNITO_PORT", 9229),
     USERS.dir: ("LOCAL_USERS_PORT", 3001),
     ORDERS.dir: ("LOCAL_ORDERS_PORT", 3002),
+    "auth": ("LOCAL_AUTH_PORT", 9230),  # the hosted login page (CognitoLoginURL); not started yet
 }
 MARKERS = {  # what a component's command line contains (checked before `down` signals a PID)
-    "dynamodb": "LoopbackDynamoDB", "cognito": "moto.server",
+    "dynamodb": "LoopbackDynamoDB", "cognito": "deploy.local.moto_server",
     USERS.dir: "deploy.local.server", ORDERS.dir: "deploy.local.server",
     "reloader": "deploy.local.watch",
 }
@@ -95,6 +100,7 @@ class StackConfig:
     autoreload: bool = False         # restart an API's workers when its code is saved (`run`)
     write_state: bool = True         # outputs.json + stack.json in state_dir
     extra_app_env: Dict[str, str] = field(default_factory=dict)  # e.g. LOCAL_CREATE_DELAY_MS for tests
+    say: Callable[[str], None] = print  # a one-line notice while starting (state moved aside)
 
 
 class Stack:
@@ -137,14 +143,16 @@ class Stack:
 
     def _start(self) -> Dict[str, Any]:
         self._check_can_start()
+        self._prepare_state()
         self._start_emulators()
         pool = self._set_up_cognito()
         self.app_env = self._app_env(pool)
         self._start_apis()
         specs = self._create_tables()  # while the apps load
+        self.outputs = self._outputs(pool, specs)
+        self._publish_stacks()
         for app in self.config.apps:
             self._wait(app, self.endpoint(app) + "/")
-        self.outputs = self._outputs(pool, specs)
         if self.config.write_state:
             self._write_state()
         return self.outputs
@@ -172,12 +180,22 @@ class Stack:
                 raise StackError(f"a local stack is already running (PIDs in {self.state_dir / 'stack.json'}): "
                                  f"run `make down` first")
 
+    def _prepare_state(self) -> None:
+        """A persistent state dir written by another format version is moved aside (deploy/local/state.py)."""
+        from deploy.local import state
+
+        if self.config.persistent:
+            notice = state.prepare(self.state_dir)
+            if notice:
+                self.config.say(notice)
+
     def _start_emulators(self) -> None:
-        """DynamoDB Local and moto's server, started together; returns once both answer."""
+        """DynamoDB Local and moto's server (through our launcher: AWS-shaped ids, writes-only recording),
+        started together; returns once both answer."""
         from deploy.local import cognito
 
         self._spawn_dynamodb()
-        self._spawn("cognito", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+        self._spawn("cognito", [sys.executable, "-m", "deploy.local.moto_server", "-H", "127.0.0.1",
                                 "-p", str(self.config.ports["cognito"])],
                     env=cognito.moto_env(self.recording_file if self.config.persistent else None))
         self._wait("cognito", f"{self.endpoint('cognito')}/moto-api/")
@@ -245,6 +263,8 @@ class Stack:
 
     def _outputs(self, pool: Any, specs: List[Any]) -> Dict[str, Any]:
         """The same keys the CloudFormation stacks output (an app not started has an empty endpoint)."""
+        from deploy.local import cfn
+
         apps = self.config.apps
         names_by_id = {spec.logical_id: spec.name for spec in specs}
         return {
@@ -257,6 +277,8 @@ class Stack:
                 "UserPoolClient": pool.client_id,
                 "UserPoolAdminGroupName": pool.admin_group,
                 "UsersTable": names_by_id["UsersTable"],
+                "CognitoLoginURL": cfn.login_url(f"http://localhost:{self.config.ports['auth']}", pool.client_id),
+                "CognitoAuthCommand": cfn.auth_command(REGION, pool.client_id),
             },
             "orders": {
                 "OrdersServiceEndpoint": self.endpoint(ORDERS.dir) if ORDERS.dir in apps else "",
@@ -264,6 +286,18 @@ class Stack:
                 "IdempotencyTable": names_by_id["IdempotencyTable"],
             },
         }
+
+    def _publish_stacks(self) -> None:
+        """moto answers CloudFormation for the stage's two stacks with this start's outputs (deploy/local/cfn.py)."""
+        from deploy.local import cfn, cognito
+
+        client = cfn.client(self.endpoint("cognito"), REGION, cognito.FAKE_CREDENTIALS)
+        try:
+            for section, name in cfn.STACK_NAMES.items():
+                cfn.publish(client, name, self.outputs[section])
+        except Exception as exc:  # noqa: BLE001 - one line, with where to look
+            raise StackError(f"publishing the outputs as CloudFormation stacks failed ({type(exc).__name__}: "
+                             f"{exc}); see {self.log_file('cognito')}") from None
 
     def _spawn_dynamodb(self) -> None:
         db_path = self.state_dir / "dynamodb" if self.config.persistent else None
@@ -407,7 +441,8 @@ def banner(stack: Stack) -> str:
         "Local stack is up.",
         f"  users API   {users}   (collection {users}/users; custom authorizer)",
         f"  orders API  {orders}   (collection {orders}/orders; Cognito authorizer)",
-        f"  DynamoDB    {out['DynamoDBEndpointUrl']}   Cognito (moto) {out['CognitoEndpointUrl']}",
+        f"  DynamoDB    {out['DynamoDBEndpointUrl']}   moto (Cognito, CloudFormation, Secrets Manager) "
+        f"{out['CognitoEndpointUrl']}",
         f"  user pool   {out['users']['UserPool']}   app client {out['users']['UserPoolClient']}",
         f"  admin user  {ADMIN_EMAIL}   password {ADMIN_PASSWORD}   (group {out['users']['UserPoolAdminGroupName']})",
         f"  outputs     {rel}/outputs.json   logs {rel}/logs/",
@@ -418,7 +453,28 @@ def banner(stack: Stack) -> str:
         "Call the APIs:",
         f"  curl -s -H \"Authorization: $TOKEN\" {users}/users",
         f"  curl -s -H \"Authorization: $TOKEN\" {orders}/orders",
+        "The AWS CLI and boto3 (the workshop's commands and tests) reach this stage with:",
+        *(f"  {line}" for line in export_lines(out)),
     ])
+
+
+def export_lines(outputs: Dict[str, Any]) -> List[str]:
+    """The shell lines that point the AWS CLI and boto3 at this stage: moto for every service but DynamoDB
+    (Cognito, the stage's CloudFormation stacks, Secrets Manager), DynamoDB Local for DynamoDB (without its
+    own variable `aws dynamodb` would reach moto's DynamoDB), the region, dummy credentials, and the two
+    stack names as the workshop's integration tests read them. deploy/aws/target.py makes `make deploy`
+    and `make admin STAGE=dev|prod` refuse to run while these endpoints are set."""
+    from deploy.local import cfn
+    from deploy.local.cognito import FAKE_CREDENTIALS
+
+    region = outputs["Region"]
+    return [
+        f"export AWS_ENDPOINT_URL={outputs['CognitoEndpointUrl']}",
+        f"export AWS_ENDPOINT_URL_DYNAMODB={outputs['DynamoDBEndpointUrl']}",
+        f"export AWS_DEFAULT_REGION={region} AWS_REGION={region}",
+        " ".join(["export", *(f"{name}={value}" for name, value in FAKE_CREDENTIALS.items())]),
+        f"export USERS_STACK_NAME={cfn.STACK_NAMES['users']} ORDERS_STACK_NAME={cfn.STACK_NAMES['orders']}",
+    ]
 
 
 def cmd_run() -> int:

@@ -3,6 +3,7 @@ processes, restart persistence, and the `up`/`down` commands."""
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -25,7 +26,8 @@ from tests.support.stack import StackHandle, start_local_stack
 pytestmark = pytest.mark.integration
 
 OUTPUT_KEYS = {"Region", "CognitoEndpointUrl", "DynamoDBEndpointUrl", "users", "orders"}
-USERS_KEYS = {"APIEndpoint", "UserPool", "UserPoolClient", "UserPoolAdminGroupName", "UsersTable"}
+USERS_KEYS = {"APIEndpoint", "UserPool", "UserPoolClient", "UserPoolAdminGroupName", "UsersTable",
+              "CognitoLoginURL", "CognitoAuthCommand"}
 ORDERS_KEYS = {"OrdersServiceEndpoint", "OrdersTable", "IdempotencyTable"}
 
 
@@ -44,6 +46,16 @@ def test_outputs_have_exactly_the_cloudformation_keys(stack: StackHandle) -> Non
     assert stack.outputs["users"]["UserPoolAdminGroupName"] == "apiAdmins"
     for logical in ("UsersTable", "OrdersTable", "IdempotencyTable"):
         assert stack.ddb.describe_table(TableName=stack.table(logical))["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_ids_have_the_shapes_aws_gives_them(stack: StackHandle) -> None:
+    """A pool id is the region, `_` and 9 letters or digits; an app client id 26 lower-case letters or
+    digits (deploy/local/moto_ids.py makes the local ones so). The tokens name the pool in `iss`."""
+    assert re.fullmatch(r"us-east-1_[0-9A-Za-z]{9}", stack.pool_id), stack.pool_id
+    assert re.fullmatch(r"[0-9a-z]{26}", stack.client_id), stack.client_id
+    claims = jwt.decode(stack.new_user().id_token, options={"verify_signature": False})
+    assert claims["iss"] == f"https://cognito-idp.us-east-1.amazonaws.com/{stack.pool_id}"
+    assert claims["aud"] == stack.client_id
 
 
 def test_tables_follow_the_deploy_templates(stack: StackHandle) -> None:
@@ -320,7 +332,7 @@ def test_up_and_down_commands(tmp_path: Path) -> None:
                         capture_output=True, text=True, timeout=120)
     try:
         assert up.returncode == 0, up.stderr
-        assert "deploy.local.token admin@example.com" in up.stdout
+        assert f"deploy.local.token {cognito.ADMIN_EMAIL}" in up.stdout
         outputs = json.loads(outputs_file.read_text())
         assert_outputs_schema(outputs)
         assert outputs["users"]["APIEndpoint"] == f"http://127.0.0.1:{env['LOCAL_USERS_PORT']}"
