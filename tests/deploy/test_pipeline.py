@@ -152,6 +152,16 @@ class Resolver:
         self.values.update({"AWS::Partition": partition, "AWS::Region": region, "AWS::AccountId": account})
         self.provider_arn = f"arn:{partition}:iam::{account}:oidc-provider/{ISSUER}"
 
+    def physical_id(self, logical_id: str) -> str:
+        """What Ref gives for the template's own resources (both kinds return an ARN)."""
+        resource = self.template["Resources"][logical_id]
+        if resource["Type"] == "AWS::IAM::OIDCProvider":
+            return self.provider_arn
+        if resource["Type"] == "AWS::IAM::ManagedPolicy":
+            name = self.resolve(resource["Properties"]["ManagedPolicyName"])
+            return f"arn:{self.values['AWS::Partition']}:iam::{self.values['AWS::AccountId']}:policy/{name}"
+        raise AssertionError(f"the test's resolver does not know what Ref {logical_id} gives: teach it")
+
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.template["Conditions"][name]))
 
@@ -165,8 +175,8 @@ class Resolver:
             if key == "Ref":
                 if arg == "AWS::NoValue":
                     return NO_VALUE
-                if arg == "GitHubOidcProvider":
-                    return self.provider_arn
+                if arg in self.template["Resources"]:
+                    return self.physical_id(arg)
                 return self.values[arg]
             if key == "Fn::Sub":
                 assert isinstance(arg, str), "only the string form of Fn::Sub is resolved here"
@@ -200,10 +210,26 @@ def resolved(parameters: Optional[Mapping[str, str]] = None, **pseudo: str) -> D
                     **pseudo).resolve(template)
 
 
+def managed_policies(template: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """ManagedPolicyName -> properties of each AWS::IAM::ManagedPolicy the (resolved) template defines."""
+    return {r["Properties"]["ManagedPolicyName"]: r["Properties"] for r in template["Resources"].values()
+            if r["Type"] == "AWS::IAM::ManagedPolicy"}
+
+
+def policy_documents(template: Optional[Dict[str, Any]] = None) -> Dict[str, List[Dict[str, Any]]]:
+    """The role's permissions: "inline" -> its inline policy documents, "managed" -> the documents of the
+    managed policies it attaches (each one this template defines: test_the_role_attaches_only_its_own_policies)."""
+    template = template or resolved()
+    role = template["Resources"]["DeployRole"]["Properties"]
+    managed = managed_policies(template)
+    return {"inline": [p["PolicyDocument"] for p in role["Policies"]],
+            "managed": [managed[arn.split(":policy/", 1)[1]]["PolicyDocument"]
+                        for arn in role.get("ManagedPolicyArns", [])]}
+
+
 def statements(template: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
-    role = (template or resolved())["Resources"]["DeployRole"]["Properties"]
-    (policy,) = role["Policies"]
-    return policy["PolicyDocument"]["Statement"]
+    """Every statement of every policy the role has (inline and attached)."""
+    return [s for docs in policy_documents(template).values() for doc in docs for s in doc["Statement"]]
 
 
 def as_list(value: Any) -> List[Any]:
@@ -426,14 +452,37 @@ def test_item_access_and_test_users_only_on_dev() -> None:
     assert "dev" in reasons()["DynamoDbDevItemsForIntegrationSuite"]
 
 
-def test_the_policy_fits_iams_inline_size_limit() -> None:
-    """10,240 characters for all of a role's inline policies, whitespace not counted; the longest region and
+def policy_size(document: Dict[str, Any]) -> int:
+    return len(re.sub(r"\s", "", json.dumps(document, separators=(",", ":"))))
+
+
+def test_the_policy_fits_iams_size_limits() -> None:
+    """10,240 characters for all of a role's inline policies together, 6,144 for each managed policy, whitespace
+    not counted, and at most 10 managed policies per role (IAM's default quotas); the longest region and
     partition names make the longest policy."""
-    longest = resolved(partition="aws-iso-b", region="ap-southeast-5", account=ACCOUNT)
-    role = longest["Resources"]["DeployRole"]["Properties"]
-    size = sum(len(re.sub(r"\s", "", json.dumps(p["PolicyDocument"], separators=(",", ":"))))
-               for p in role["Policies"])
-    assert size <= 10_240, size
+    longest = policy_documents(resolved(partition="aws-iso-b", region="ap-southeast-5", account=ACCOUNT))
+    inline = sum(policy_size(doc) for doc in longest["inline"])
+    assert inline <= 10_240, inline
+    for doc in longest["managed"]:
+        assert policy_size(doc) <= 6_144, (policy_size(doc), [s["Sid"] for s in doc["Statement"]])
+    assert len(longest["managed"]) <= 10
+
+
+def test_the_role_attaches_only_its_own_policies() -> None:
+    """No AWS managed or other policy rides along: every attached policy is defined (and read) here, attached
+    only through the role's ManagedPolicyArns (so the role shows all it holds), and out of the role's own reach."""
+    template = resolved()
+    role = template["Resources"]["DeployRole"]["Properties"]
+    managed = managed_policies(template)
+    arns = {f"arn:aws:iam::{ACCOUNT}:policy/{name}" for name in managed}
+    assert sorted(role.get("ManagedPolicyArns", [])) == sorted(arns), "attach each policy this template defines, only"
+    for properties in managed.values():
+        assert not {"Roles", "Groups", "Users"} & set(properties), "attach it through the role's ManagedPolicyArns"
+        assert not properties["ManagedPolicyName"].lower().startswith(DEFAULT_PREFIX)
+    for arn in arns:
+        for action in granted_actions():
+            if action.startswith("iam:"):
+                assert not allows(action, arn, {"iam:PassedToService": "lambda.amazonaws.com"}), (action, arn)
 
 
 # ---------------------------------------------------------------- the role against the packaged stacks
