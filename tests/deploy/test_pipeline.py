@@ -104,6 +104,20 @@ ALLOWED_ACTIONS: Dict[str, Set[str]] = {
     "CloudWatchProjectDashboards": {"cloudwatch:PutDashboard", "cloudwatch:GetDashboard",
                                     "cloudwatch:DeleteDashboards", "cloudwatch:TagResource",
                                     "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource"},
+    # the managed policy (releases, WAF, the stack keys)
+    "LambdaProjectVersionsAndAliases": {
+        "lambda:PublishVersion", "lambda:ListVersionsByFunction", "lambda:GetFunctionConfiguration",
+        "lambda:CreateAlias", "lambda:GetAlias", "lambda:UpdateAlias", "lambda:DeleteAlias",
+        "lambda:GetProvisionedConcurrencyConfig"},
+    "IamPassCodeDeployRolesToCodeDeploy": {"iam:PassRole"},
+    "CodeDeployProjectApplicationsAndGroups": {
+        "codedeploy:CreateApplication", "codedeploy:GetApplication", "codedeploy:DeleteApplication",
+        "codedeploy:CreateDeploymentGroup", "codedeploy:GetDeploymentGroup", "codedeploy:UpdateDeploymentGroup",
+        "codedeploy:DeleteDeploymentGroup", "codedeploy:CreateDeployment", "codedeploy:GetDeployment",
+        "codedeploy:ListDeployments", "codedeploy:TagResource", "codedeploy:UntagResource",
+        "codedeploy:ListTagsForResource"},
+    "CodeDeployLambdaDeploymentConfigs": {"codedeploy:GetDeploymentConfig"},
+    "CodeDeployStopDeployment": {"codedeploy:StopDeployment"},
 }
 
 # Every resource starts with one of these (the project's names), unless it is a documented exception below.
@@ -118,6 +132,8 @@ PROJECT_PREFIXES = tuple(p.format(a=ACCOUNT, r=REGION) for p in (
     "arn:aws:sns:{r}:{a}:serverless-patterns-",
     "arn:aws:cloudwatch:{r}:{a}:alarm:serverless-patterns-",
     "arn:aws:cloudwatch::{a}:dashboard/serverless-patterns-",
+    "arn:aws:codedeploy:{r}:{a}:application:serverless-patterns-",
+    "arn:aws:codedeploy:{r}:{a}:deploymentgroup:serverless-patterns-",
 ))
 # Sid -> the resources outside the project's prefixes it may name; its StatementReasons entry says why.
 EXCEPTIONS: Dict[str, Set[str]] = {
@@ -133,6 +149,9 @@ EXCEPTIONS: Dict[str, Set[str]] = {
                            f"arn:aws:apigateway:{REGION}::/tags/*"},
     "ApiGatewayAccountLoggingRole": {f"arn:aws:apigateway:{REGION}::/account"},
     "LogsDescribe": {"*"},
+    "CodeDeployLambdaDeploymentConfigs": {f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentconfig:"
+                                          "CodeDeployDefault.Lambda*"},
+    "CodeDeployStopDeployment": {"*"},
 }
 
 
@@ -410,17 +429,26 @@ def test_tag_conditions_match_the_tags_make_deploy_gives_the_stacks() -> None:
             assert statement["Condition"]["StringEquals"][f"aws:ResourceTag/{PROJECT_TAG[0]}"] == PROJECT_TAG[1]
 
 
-def test_pass_role_only_to_lambda_and_api_gateway() -> None:
+def test_pass_role_only_to_lambda_and_api_gateway_and_the_codedeploy_roles_to_codedeploy() -> None:
     granting = [s for s in statements()
                 if any(fnmatch.fnmatchcase("iam:passrole", a.lower()) for a in as_list(s["Action"]))]
-    assert [s["Sid"] for s in granting] == ["IamPassProjectRolesToLambdaAndApiGateway"]
-    (statement,) = granting
+    assert [s["Sid"] for s in granting] == ["IamPassProjectRolesToLambdaAndApiGateway",
+                                            "IamPassCodeDeployRolesToCodeDeploy"]
+    statement, codedeploy = granting
     assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com",
                                                                                "apigateway.amazonaws.com"]}}
+    assert codedeploy["Condition"] == {"StringEquals": {"iam:PassedToService": ["codedeploy.amazonaws.com"]}}
     role = f"arn:aws:iam::{ACCOUNT}:role/serverless-patterns-users-dev-ApiHandlerRole-0123456789ab"
     assert allows("iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"})
     assert not allows("iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
     assert not allows("iam:PassRole", role, {})
+    # CodeDeploy gets each stack's CodeDeployRole, never a function's role
+    assert not allows("iam:PassRole", role, {"iam:PassedToService": "codedeploy.amazonaws.com"})
+    deployer = f"arn:aws:iam::{ACCOUNT}:role/serverless-patterns-orders-prod-CodeDeployRole-0123456789ab"
+    assert allows("iam:PassRole", deployer, {"iam:PassedToService": "codedeploy.amazonaws.com"})
+    assert not allows("iam:PassRole", deployer, {"iam:PassedToService": "ec2.amazonaws.com"})
+    assert not allows("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/other-team-CodeDeployRole-0123456789ab",
+                      {"iam:PassedToService": "codedeploy.amazonaws.com"})
 
 
 def test_only_the_api_gateway_logging_policy_can_be_attached() -> None:
@@ -523,6 +551,10 @@ def arns_of(resource_type: str, logical_id: str, props: Dict[str, Any], stack: s
         return [f"arn:aws:lambda:{prefix}:function:{generated_name(stack, logical_id, 64)}"]
     if resource_type == "AWS::Lambda::Permission":
         return [f"arn:aws:lambda:{prefix}:function:{generated_name(stack, 'APIHandler', 64)}"]
+    if resource_type in ("AWS::Lambda::Alias", "AWS::Lambda::Version"):  # the function's ARN, and qualified
+        (function,) = [props["FunctionName"]["Ref"]]
+        function_arn = f"arn:aws:lambda:{prefix}:function:{generated_name(stack, function, 64)}"
+        return [function_arn, f"{function_arn}:{props['Name'] if resource_type == 'AWS::Lambda::Alias' else 7}"]
     if resource_type == "AWS::Lambda::LayerVersion":
         return [f"arn:aws:lambda:{prefix}:layer:{props['LayerName']}",
                 f"arn:aws:lambda:{prefix}:layer:{props['LayerName']}:7"]
@@ -551,6 +583,33 @@ def arns_of(resource_type: str, logical_id: str, props: Dict[str, Any], stack: s
                 f"arn:aws:apigateway:{REGION}::/tags/arn%3Aaws%3Aapigateway%3A{REGION}%3A%3A%2Frestapis%2Fa1b2c3d4e5"]
     raise AssertionError(f"{resource_type} ({logical_id}) is new to the stacks: give the deploy role what "
                          f"CloudFormation needs to create, update and delete it, then name its ARN here")
+
+
+def sub_list(value: Any) -> str:
+    """The list form of Fn::Sub with literal variables: {"Fn::Sub": ["a${X}", {"X": "b"}]} -> "ab"."""
+    text, variables = value["Fn::Sub"]
+    return re.sub(r"\$\{(\w+)\}", lambda m: variables[m.group(1)], text)
+
+
+def typed_arns_of(resource_type: str, logical_id: str, props: Dict[str, Any],
+                  stack: str) -> Optional[Dict[str, List[str]]]:
+    """For resources whose handlers act on ARNs of several IAM resource types: the ARNs by the resource type names
+    of the Service Authorization Reference, so that each action is checked on the kinds it names. None: arns_of."""
+    prefix = f"{REGION}:{ACCOUNT}"
+    if resource_type == "AWS::CodeDeploy::Application":
+        return {"application": [f"arn:aws:codedeploy:{prefix}:application:{generated_name(stack, logical_id, 100)}"]}
+    if resource_type == "AWS::CodeDeploy::DeploymentGroup":
+        application = generated_name(stack, props["ApplicationName"]["Ref"], 100)
+        group = f"{application}/{generated_name(stack, logical_id, 100)}"
+        return {"deploymentgroup": [f"arn:aws:codedeploy:{prefix}:deploymentgroup:{group}"],
+                "deploymentconfig": [f"arn:aws:codedeploy:{prefix}:deploymentconfig:"
+                                     f"{sub_list(props['DeploymentConfigName'])}"]}
+    return None
+
+
+def iam_resource_types(action: str) -> List[str]:
+    service, name = action.split(":")
+    return list(iam_reference()[service]["Actions"][name.lower()].get("Resources", []))
 
 
 # Actions in the CloudFormation resource handlers' lists (cfn-lint's provider schemas) that the role leaves
@@ -586,8 +645,18 @@ NOT_NEEDED = (
               (r"^RuntimeManagementConfig$",)),
     NotNeeded(("lambda:PutFunctionScalingConfig", "lambda:PassCapacityProvider", "lambda:AssociateRuntimeAlias"),
               "no function runs on a capacity provider", (r"^CapacityProviderConfig$", r"^FunctionScalingConfig$")),
-    NotNeeded(("lambda:PublishVersion",), "no function publishes versions (no AutoPublishAlias, SnapStart or "
-              "version resource yet)", (r"^AutoPublishAlias$", r"^SnapStart$")),
+    NotNeeded(("lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig"),
+              "no alias or version keeps provisioned concurrency (SAM puts a function's on its alias)",
+              (r"^ProvisionedConcurrencyConfig$",)),
+    NotNeeded(("codedeploy:RegisterApplicationRevision", "codedeploy:GetApplicationRevision"),
+              "no deployment group deploys a revision of its own when it is created or updated (its Deployment "
+              "property: an S3 or GitHub revision, for EC2 or on-premises); the Lambda deployments are the ones "
+              "CloudFormation starts for the alias updates, their AppSpec inline",
+              (r"^Deployment$",), ("AWS::CodeDeploy::DeploymentGroup",)),
+    NotNeeded(("codedeploy:RegisterOnPremisesInstance",), "no deployment group targets on-premises instances "
+              "(or deploys a revision of its own)",
+              (r"^OnPremisesInstanceTagFilters$", r"^OnPremisesTagSet$", r"^Deployment$"),
+              ("AWS::CodeDeploy::DeploymentGroup",)),
     NotNeeded(("dynamodb:ImportTable", "dynamodb:DescribeImport", "s3:GetObjectMetadata", "logs:CreateLogStream",
                "logs:DescribeLogStreams", "logs:PutLogEvents"), "no table is imported from S3 (the import writes "
               "its errors to CloudWatch Logs)", (r"^ImportSourceSpecification$",), ("AWS::DynamoDB::Table",)),
@@ -700,12 +769,20 @@ def test_the_role_covers_every_resource_the_stacks_create(packages: Dict[Tuple[s
               in stack_resources(packages) if type_ == "AWS::Lambda::LayerVersion"}
     problems = []
     for stack, logical_id, type_, props in stack_resources(packages):
-        service = {"Logs": "logs", "CloudWatch": "cloudwatch", "Cognito": "cognito-idp", "ApiGateway": "apigateway",
-                   "DynamoDB": "dynamodb", "SNS": "sns", "IAM": "iam", "Lambda": "lambda"}[type_.split("::")[1]]
+        services = {"Logs": ("logs",), "CloudWatch": ("cloudwatch",), "Cognito": ("cognito-idp",),
+                    "ApiGateway": ("apigateway",), "DynamoDB": ("dynamodb",), "SNS": ("sns",), "IAM": ("iam",),
+                    "Lambda": ("lambda",), "CodeDeploy": ("codedeploy",)}[type_.split("::")[1]]
+        typed = typed_arns_of(type_, logical_id, props, stack)
         for action in sorted(handler_permissions(type_)):
-            if not action.startswith(f"{service}:") or not_needed(action):
+            if not action.startswith(tuple(f"{s}:" for s in services)) or not_needed(action):
                 continue
-            targets = arns_of(type_, logical_id, props, stack) if has_resource_level_permission(action) else ["*"]
+            if not has_resource_level_permission(action):
+                targets = ["*"]
+            elif typed is not None:  # the resource's ARNs of the kinds the action names
+                targets = [arn for kind in iam_resource_types(action) for arn in typed.get(kind, [])]
+                assert targets, f"{type_}: no ARN of a kind {action} names ({iam_resource_types(action)})"
+            else:
+                targets = arns_of(type_, logical_id, props, stack)
             if type_ == "AWS::Lambda::LayerVersion":  # the layer itself for publishing, a version for the rest
                 targets = targets[:1] if action == "lambda:PublishLayerVersion" else targets[1:]
             elif action == "lambda:GetLayerVersion":  # a function reads the layer version it names
