@@ -118,6 +118,12 @@ ALLOWED_ACTIONS: Dict[str, Set[str]] = {
         "codedeploy:ListTagsForResource"},
     "CodeDeployLambdaDeploymentConfigs": {"codedeploy:GetDeploymentConfig"},
     "CodeDeployStopDeployment": {"codedeploy:StopDeployment"},
+    "WafProjectWebAcls": {"wafv2:CreateWebACL", "wafv2:UpdateWebACL", "wafv2:DeleteWebACL", "wafv2:GetWebACL",
+                          "wafv2:TagResource", "wafv2:UntagResource", "wafv2:ListTagsForResource",
+                          "wafv2:AssociateWebACL", "wafv2:GetWebACLForResource"},
+    "WafAwsManagedRuleGroups": {"wafv2:CreateWebACL", "wafv2:UpdateWebACL"},
+    "WafApiStages": {"wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "wafv2:GetWebACLForResource",
+                     "apigateway:SetWebACL"},
 }
 
 # Every resource starts with one of these (the project's names), unless it is a documented exception below.
@@ -134,6 +140,7 @@ PROJECT_PREFIXES = tuple(p.format(a=ACCOUNT, r=REGION) for p in (
     "arn:aws:cloudwatch::{a}:dashboard/serverless-patterns-",
     "arn:aws:codedeploy:{r}:{a}:application:serverless-patterns-",
     "arn:aws:codedeploy:{r}:{a}:deploymentgroup:serverless-patterns-",
+    "arn:aws:wafv2:{r}:{a}:regional/webacl/serverless-patterns-",
 ))
 # Sid -> the resources outside the project's prefixes it may name; its StatementReasons entry says why.
 EXCEPTIONS: Dict[str, Set[str]] = {
@@ -152,6 +159,8 @@ EXCEPTIONS: Dict[str, Set[str]] = {
     "CodeDeployLambdaDeploymentConfigs": {f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentconfig:"
                                           "CodeDeployDefault.Lambda*"},
     "CodeDeployStopDeployment": {"*"},
+    "WafAwsManagedRuleGroups": {f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/managedruleset/*"},
+    "WafApiStages": {f"arn:aws:apigateway:{REGION}::/restapis/*/stages/api"},
 }
 
 
@@ -591,11 +600,35 @@ def sub_list(value: Any) -> str:
     return re.sub(r"\$\{(\w+)\}", lambda m: variables[m.group(1)], text)
 
 
-def typed_arns_of(resource_type: str, logical_id: str, props: Dict[str, Any],
-                  stack: str) -> Optional[Dict[str, List[str]]]:
+def web_acl_arn(props: Dict[str, Any], stack: str) -> str:
+    return f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/webacl/{sub_stack(props['Name'], stack)}/" \
+           "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
+
+
+def typed_arns_of(resource_type: str, logical_id: str, props: Dict[str, Any], stack: str,
+                  siblings: Mapping[str, Tuple[str, Dict[str, Any]]]) -> Optional[Dict[str, List[str]]]:
     """For resources whose handlers act on ARNs of several IAM resource types: the ARNs by the resource type names
-    of the Service Authorization Reference, so that each action is checked on the kinds it names. None: arns_of."""
+    of the Service Authorization Reference, so that each action is checked on the kinds it names. None: arns_of.
+    `siblings`: logical id -> (type, properties) of the stack's resources, for the ones this one refers to."""
     prefix = f"{REGION}:{ACCOUNT}"
+    if resource_type == "AWS::WAFv2::WebACL":  # its managed rule groups in the caller's account, as documented
+        groups = [f"arn:aws:wafv2:{prefix}:regional/managedruleset/{statement['Name']}/a1b2c3d4-EXAMPLE"
+                  for rule in props["Rules"] for kind, statement in rule["Statement"].items()
+                  if kind == "ManagedRuleGroupStatement"]
+        return {"webacl": [web_acl_arn(props, stack)], "managedruleset": groups}
+    if resource_type == "AWS::WAFv2::WebACLAssociation":
+        acl_type, acl = siblings[props["WebACLArn"]["Fn::GetAtt"][0]]
+        assert acl_type == "AWS::WAFv2::WebACL"
+
+        def physical(name: str) -> str:
+            pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+            if name in pseudo:
+                return pseudo[name]
+            kind, sibling = siblings[name]
+            return {"AWS::ApiGateway::RestApi": "a1b2c3d4e5", "AWS::ApiGateway::Stage": sibling.get("StageName")}[kind]
+
+        stage = re.sub(r"\$\{([^}]+)\}", lambda m: physical(m.group(1)), props["ResourceArn"]["Fn::Sub"])
+        return {"webacl": [web_acl_arn(acl, stack)], "apigateway": [stage], "Stage": [stage]}
     if resource_type == "AWS::CodeDeploy::Application":
         return {"application": [f"arn:aws:codedeploy:{prefix}:application:{generated_name(stack, logical_id, 100)}"]}
     if resource_type == "AWS::CodeDeploy::DeploymentGroup":
@@ -613,21 +646,26 @@ def iam_resource_types(action: str) -> List[str]:
 
 
 # Actions in the CloudFormation resource handlers' lists (cfn-lint's provider schemas) that the role leaves
-# out. Each entry: actions (fnmatch patterns), why, and template property names that would make them needed:
-# test_not_needed_holds_for_the_packaged_templates fails as soon as a packaged resource has one.
+# out. Each entry: actions (fnmatch patterns), why, and template property names that would make them needed
+# (or property values that keep them unneeded): test_not_needed_holds_for_the_packaged_templates fails as soon as
+# a packaged resource has such a property or another value.
 @dataclass(frozen=True)
 class NotNeeded:
     actions: Tuple[str, ...]
     why: str
     needed_with: Tuple[str, ...]  # regexes on property names, anywhere in a resource's Properties
     types: Tuple[str, ...] = ()   # only for these types (empty: any type)
+    # (top-level property, regex its JSON must match) where the property's name alone cannot tell: any other
+    # value makes them needed (a web ACL association's ResourceArn is always there; what it names matters)
+    only_while: Tuple[Tuple[str, str], ...] = ()
 
 
 NOT_NEEDED = (
     NotNeeded(("kms:*", "logs:AssociateKmsKey", "logs:DisassociateKmsKey"), "no resource names a customer "
               "managed KMS key: the tables encrypt with the AWS managed key aws/dynamodb, whose key policy admits "
               "the account's principals through DynamoDB", (r"(?i)kms",)),
-    NotNeeded(("ec2:*", "elasticfilesystem:*", "s3files:*"), "no function runs in a VPC or mounts a file system",
+    NotNeeded(("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeNetworkInterfaces",
+               "elasticfilesystem:*", "s3files:*"), "no function runs in a VPC or mounts a file system",
               (r"^VpcConfig$", r"^FileSystemConfigs$")),
     NotNeeded(("iam:CreateServiceLinkedRole",), "no table replica, Cognito SMS or analytics configuration needs a "
               "service-linked role; creating one is not the pipeline's to do",
@@ -687,6 +725,22 @@ NOT_NEEDED = (
               ("AWS::ApiGateway::RestApi",)),
     NotNeeded(("cloudfront:updateDistribution",), "the hosted UI uses a Cognito prefix domain, not a custom one",
               (r"^CustomDomainConfig$",)),
+    NotNeeded(("amplify:*", "appsync:*", "apprunner:*", "bedrock-agentcore:*", "cognito-idp:*WebACL*",
+               "elasticloadbalancing:*", "ec2:*VerifiedAccess*"), "each web ACL association protects the stack's "
+              "API stage (ResourceArn: an API Gateway stage); these are for the other things a regional web ACL "
+              "can protect (Amplify apps, AppSync APIs, App Runner services, AgentCore gateways, Cognito user "
+              "pools, load balancers, Verified Access instances)", (),
+              ("AWS::WAFv2::WebACLAssociation",), (("ResourceArn", r'^\{"Fn::Sub": "arn:\$\{AWS::Partition\}:'
+                                                   r'apigateway:\$\{AWS::Region\}::/restapis/\$\{\w+\}/stages/'
+                                                   r'\$\{\w+\}"\}$'),)),
+    NotNeeded(("wafv2:GetPermissionPolicy", "wafv2:PutPermissionPolicy"), "they read and set a rule group's "
+              "sharing policy (rule groups only); each association joins the stack's own web ACL (WebACLArn: the "
+              "GetAtt Arn of its WebACL), which references no rule group of its own or of another account",
+              (r"^RuleGroupReferenceStatement$",), (),
+              (("WebACLArn", r'^\{"Fn::GetAtt": \["\w+", "Arn"\]\}$'),)),
+    NotNeeded(("payments:GetConnectedAccount",), "no web ACL charges AI bots for access (WAF checks the connected "
+              "account that such payments settle to)",
+              (r"^MonetizationConfig$", r"^ConnectedAccountConfig$", r"^CryptoConfig$"), ("AWS::WAFv2::WebACL",)),
 )
 
 
@@ -757,6 +811,11 @@ def test_not_needed_holds_for_the_packaged_templates(packages: Dict[Tuple[str, s
             hits = sorted(n for n in names for rx in entry.needed_with if re.search(rx, n))
             assert not hits, (f"{stack} {logical_id} ({type_}) has {hits}: the deploy role now needs "
                               f"{entry.actions} (NOT_NEEDED said: {entry.why})")
+            for name, rx in entry.only_while:
+                value = json.dumps(props[name]) if name in props else None
+                assert value is None or re.search(rx, value), (
+                    f"{stack} {logical_id} ({type_}) has {name} {value}: the deploy role may now need "
+                    f"{entry.actions} (NOT_NEEDED said: {entry.why})")
 
 
 def test_the_role_covers_every_resource_the_stacks_create(packages: Dict[Tuple[str, str], Package]) -> None:
@@ -767,12 +826,16 @@ def test_the_role_covers_every_resource_the_stacks_create(packages: Dict[Tuple[s
                "iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"}
     layers = {stack: arns_of(type_, logical_id, props, stack)[1] for stack, logical_id, type_, props
               in stack_resources(packages) if type_ == "AWS::Lambda::LayerVersion"}
+    siblings: Dict[str, Dict[str, Tuple[str, Dict[str, Any]]]] = {}
+    for stack, logical_id, type_, props in stack_resources(packages):
+        siblings.setdefault(stack, {})[logical_id] = (type_, props)
     problems = []
     for stack, logical_id, type_, props in stack_resources(packages):
         services = {"Logs": ("logs",), "CloudWatch": ("cloudwatch",), "Cognito": ("cognito-idp",),
                     "ApiGateway": ("apigateway",), "DynamoDB": ("dynamodb",), "SNS": ("sns",), "IAM": ("iam",),
-                    "Lambda": ("lambda",), "CodeDeploy": ("codedeploy",)}[type_.split("::")[1]]
-        typed = typed_arns_of(type_, logical_id, props, stack)
+                    "Lambda": ("lambda",), "CodeDeploy": ("codedeploy",),
+                    "WAFv2": ("wafv2", "apigateway")}[type_.split("::")[1]]  # SetWebACL: API Gateway's side
+        typed = typed_arns_of(type_, logical_id, props, stack, siblings[stack])
         for action in sorted(handler_permissions(type_)):
             if not action.startswith(tuple(f"{s}:" for s in services)) or not_needed(action):
                 continue
