@@ -92,7 +92,7 @@ ALLOWED_ACTIONS: Dict[str, Set[str]] = {
     "LogsProjectLogGroups": {
         "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy",
         "logs:TagResource", "logs:UntagResource", "logs:ListTagsForResource", "logs:GetDataProtectionPolicy",
-        "logs:DeleteDataProtectionPolicy"},
+        "logs:DeleteDataProtectionPolicy", "logs:AssociateKmsKey", "logs:DisassociateKmsKey"},
     "LogsDescribe": {"logs:DescribeLogGroups", "logs:DescribeIndexPolicies", "logs:DescribeResourcePolicies"},
     "SnsProjectTopics": {
         "sns:CreateTopic", "sns:DeleteTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:TagResource",
@@ -124,6 +124,15 @@ ALLOWED_ACTIONS: Dict[str, Set[str]] = {
     "WafAwsManagedRuleGroups": {"wafv2:CreateWebACL", "wafv2:UpdateWebACL"},
     "WafApiStages": {"wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "wafv2:GetWebACLForResource",
                      "apigateway:SetWebACL"},
+    "KmsCreateProjectKeys": {"kms:CreateKey"},
+    "KmsTagProjectKeysOnCreate": {"kms:TagResource"},
+    "KmsProjectKeys": {
+        "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags",
+        "kms:EnableKeyRotation", "kms:PutKeyPolicy", "kms:UpdateKeyDescription", "kms:TagResource",
+        "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"},
+    "KmsProjectAliases": {"kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"},
+    "KmsListAliases": {"kms:ListAliases"},
+    "KmsProjectKeysThroughDynamoDb": {"kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:RevokeGrant"},
 }
 
 # Every resource starts with one of these (the project's names), unless it is a documented exception below.
@@ -141,6 +150,7 @@ PROJECT_PREFIXES = tuple(p.format(a=ACCOUNT, r=REGION) for p in (
     "arn:aws:codedeploy:{r}:{a}:application:serverless-patterns-",
     "arn:aws:codedeploy:{r}:{a}:deploymentgroup:serverless-patterns-",
     "arn:aws:wafv2:{r}:{a}:regional/webacl/serverless-patterns-",
+    "arn:aws:kms:{r}:{a}:alias/serverless-patterns-",
 ))
 # Sid -> the resources outside the project's prefixes it may name; its StatementReasons entry says why.
 EXCEPTIONS: Dict[str, Set[str]] = {
@@ -161,6 +171,11 @@ EXCEPTIONS: Dict[str, Set[str]] = {
     "CodeDeployStopDeployment": {"*"},
     "WafAwsManagedRuleGroups": {f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/managedruleset/*"},
     "WafApiStages": {f"arn:aws:apigateway:{REGION}::/restapis/*/stages/api"},
+    "KmsCreateProjectKeys": {"*"},
+    "KmsTagProjectKeysOnCreate": {f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*"},
+    "KmsProjectKeys": {f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*"},
+    "KmsListAliases": {"*"},
+    "KmsProjectKeysThroughDynamoDb": {f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*"},
 }
 
 
@@ -438,6 +453,56 @@ def test_tag_conditions_match_the_tags_make_deploy_gives_the_stacks() -> None:
             assert statement["Condition"]["StringEquals"][f"aws:ResourceTag/{PROJECT_TAG[0]}"] == PROJECT_TAG[1]
 
 
+def test_the_stack_keys_are_the_projects_by_tag_and_used_only_through_dynamodb() -> None:
+    """Key ids are generated: every statement on key/* or creating a key needs the project tag, on the request
+    (creation) or on the key (the rest); the key's data actions only through DynamoDB."""
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    request = {f"aws:RequestTag/{PROJECT_TAG[0]}": PROJECT_TAG[1]}
+    tagged = {f"aws:ResourceTag/{PROJECT_TAG[0]}": PROJECT_TAG[1]}
+    via_dynamodb = {**tagged, "kms:ViaService": f"dynamodb.{REGION}.amazonaws.com"}
+    assert allows("kms:CreateKey", "*", request) and not allows("kms:CreateKey", "*", {})
+    assert allows("kms:TagResource", key, request)  # the tags CreateKey sets
+    for action in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:EnableKeyRotation", "kms:CreateAlias"):
+        assert allows(action, key, tagged), action
+        assert not allows(action, key, {}), action  # another team's key
+    for action in ("kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:RevokeGrant"):
+        assert allows(action, key, via_dynamodb), action
+        assert not allows(action, key, tagged), f"{action} outside DynamoDB"
+        assert not allows(action, key, {**via_dynamodb, "kms:ViaService": f"lambda.{REGION}.amazonaws.com"})
+        assert not allows(action, key, {"kms:ViaService": f"dynamodb.{REGION}.amazonaws.com"}), action
+    for action in ("kms:DisableKey", "kms:EnableKey", "kms:DisableKeyRotation", "kms:GenerateDataKey",
+                   "kms:ReEncryptFrom"):
+        assert not allows(action, key, {**via_dynamodb, **request}), action
+    alias = f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/"
+    assert allows("kms:CreateAlias", f"{alias}serverless-patterns-users-prod")
+    assert not allows("kms:CreateAlias", f"{alias}aws/dynamodb") and not allows("kms:DeleteAlias", f"{alias}billing")
+    keys = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/"
+    for statement in statements():
+        creates = "kms:CreateKey" in as_list(statement["Action"])
+        if creates or any(r.startswith(keys) for r in as_list(statement["Resource"])):
+            condition = statement["Condition"]["StringEquals"]
+            assert PROJECT_TAG[1] in (condition.get(f"aws:RequestTag/{PROJECT_TAG[0]}"),
+                                      condition.get(f"aws:ResourceTag/{PROJECT_TAG[0]}")), statement["Sid"]
+
+
+def test_codedeploy_and_waf_only_on_the_projects_names() -> None:
+    codedeploy = f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:"
+    group = "deploymentgroup:serverless-patterns-orders-prod-ServerlessDeploymentApplication-a1b2c3d4e5f6/" \
+            "serverless-patterns-orders-prod-APIHandlerDeploymentGroup-a1b2c3d4e5f6"
+    assert allows("codedeploy:CreateDeployment", codedeploy + group)
+    assert not allows("codedeploy:CreateDeployment", f"{codedeploy}deploymentgroup:billing-app/billing-group")
+    assert not allows("codedeploy:DeleteApplication", f"{codedeploy}application:billing-app")
+    assert allows("codedeploy:GetDeploymentConfig", f"{codedeploy}deploymentconfig:CodeDeployDefault.LambdaAllAtOnce")
+    assert not allows("codedeploy:GetDeploymentConfig", f"{codedeploy}deploymentconfig:CodeDeployDefault.OneAtATime")
+    webacl = f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/webacl/"
+    assert allows("wafv2:UpdateWebACL", f"{webacl}serverless-patterns-users-prod-api/a1b2c3d4")
+    for action in ("wafv2:UpdateWebACL", "wafv2:DeleteWebACL", "wafv2:AssociateWebACL"):
+        assert not allows(action, f"{webacl}billing-api/a1b2c3d4"), action
+    stage = f"arn:aws:apigateway:{REGION}::/restapis/a1b2c3d4e5/stages/"
+    assert allows("apigateway:SetWebACL", f"{stage}api") and allows("wafv2:DisassociateWebACL", f"{stage}api")
+    assert not allows("apigateway:SetWebACL", f"{stage}prod") and not allows("wafv2:AssociateWebACL", f"{stage}v1")
+
+
 def test_pass_role_only_to_lambda_and_api_gateway_and_the_codedeploy_roles_to_codedeploy() -> None:
     granting = [s for s in statements()
                 if any(fnmatch.fnmatchcase("iam:passrole", a.lower()) for a in as_list(s["Action"]))]
@@ -611,6 +676,11 @@ def typed_arns_of(resource_type: str, logical_id: str, props: Dict[str, Any], st
     of the Service Authorization Reference, so that each action is checked on the kinds it names. None: arns_of.
     `siblings`: logical id -> (type, properties) of the stack's resources, for the ones this one refers to."""
     prefix = f"{REGION}:{ACCOUNT}"
+    key = f"arn:aws:kms:{prefix}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    if resource_type == "AWS::KMS::Key":
+        return {"key": [key]}
+    if resource_type == "AWS::KMS::Alias":  # an alias call is authorized on the alias and on its key
+        return {"alias": [f"arn:aws:kms:{prefix}:{sub_stack(props['AliasName'], stack)}"], "key": [key]}
     if resource_type == "AWS::WAFv2::WebACL":  # its managed rule groups in the caller's account, as documented
         groups = [f"arn:aws:wafv2:{prefix}:regional/managedruleset/{statement['Name']}/a1b2c3d4-EXAMPLE"
                   for rule in props["Rules"] for kind, statement in rule["Statement"].items()
@@ -655,15 +725,23 @@ class NotNeeded:
     why: str
     needed_with: Tuple[str, ...]  # regexes on property names, anywhere in a resource's Properties
     types: Tuple[str, ...] = ()   # only for these types (empty: any type)
-    # (top-level property, regex its JSON must match) where the property's name alone cannot tell: any other
-    # value makes them needed (a web ACL association's ResourceArn is always there; what it names matters)
-    only_while: Tuple[Tuple[str, str], ...] = ()
+    # (type, top-level property, regex its JSON must match) where a property's name alone cannot tell: every
+    # resource of that type must have the property with such a value; any other value (or none) makes them
+    # needed (a web ACL association always has a ResourceArn: what it names matters)
+    only_while: Tuple[Tuple[str, str, str], ...] = ()
 
 
 NOT_NEEDED = (
-    NotNeeded(("kms:*", "logs:AssociateKmsKey", "logs:DisassociateKmsKey"), "no resource names a customer "
-              "managed KMS key: the tables encrypt with the AWS managed key aws/dynamodb, whose key policy admits "
-              "the account's principals through DynamoDB", (r"(?i)kms",)),
+    NotNeeded(("kms:DisableKey", "kms:EnableKey"), "every key stays enabled (no Enabled property): disabling the "
+              "stack key would stop its tables, log groups and topic", (r"^Enabled$",), ("AWS::KMS::Key",)),
+    NotNeeded(("kms:DisableKeyRotation",), "every key rotates", (), ("AWS::KMS::Key",),
+              (("AWS::KMS::Key", "EnableKeyRotation", r"^true$"),)),
+    NotNeeded(("kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"),
+              "no function or user pool names a key of its own (a function's KmsKeyArn: Lambda encrypts environment "
+              "variables and SnapStart snapshots with its AWS managed key; a pool's custom sender KMSKeyID), and "
+              "the hosted UI has a prefix domain; the stack key's users are the tables, log groups and topic, and "
+              "the role's grants on it are DynamoDB's (kms:ViaService), not the functions' or Cognito's",
+              (r"^KmsKeyArn$", r"^KMSKeyID$", r"^CustomDomainConfig$")),
     NotNeeded(("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeNetworkInterfaces",
                "elasticfilesystem:*", "s3files:*"), "no function runs in a VPC or mounts a file system",
               (r"^VpcConfig$", r"^FileSystemConfigs$")),
@@ -730,14 +808,14 @@ NOT_NEEDED = (
               "API stage (ResourceArn: an API Gateway stage); these are for the other things a regional web ACL "
               "can protect (Amplify apps, AppSync APIs, App Runner services, AgentCore gateways, Cognito user "
               "pools, load balancers, Verified Access instances)", (),
-              ("AWS::WAFv2::WebACLAssociation",), (("ResourceArn", r'^\{"Fn::Sub": "arn:\$\{AWS::Partition\}:'
-                                                   r'apigateway:\$\{AWS::Region\}::/restapis/\$\{\w+\}/stages/'
-                                                   r'\$\{\w+\}"\}$'),)),
+              ("AWS::WAFv2::WebACLAssociation",),
+              (("AWS::WAFv2::WebACLAssociation", "ResourceArn", r'^\{"Fn::Sub": "arn:\$\{AWS::Partition\}:apigateway:'
+                r'\$\{AWS::Region\}::/restapis/\$\{\w+\}/stages/\$\{\w+\}"\}$'),)),
     NotNeeded(("wafv2:GetPermissionPolicy", "wafv2:PutPermissionPolicy"), "they read and set a rule group's "
               "sharing policy (rule groups only); each association joins the stack's own web ACL (WebACLArn: the "
               "GetAtt Arn of its WebACL), which references no rule group of its own or of another account",
               (r"^RuleGroupReferenceStatement$",), (),
-              (("WebACLArn", r'^\{"Fn::GetAtt": \["\w+", "Arn"\]\}$'),)),
+              (("AWS::WAFv2::WebACLAssociation", "WebACLArn", r'^\{"Fn::GetAtt": \["\w+", "Arn"\]\}$'),)),
     NotNeeded(("payments:GetConnectedAccount",), "no web ACL charges AI bots for access (WAF checks the connected "
               "account that such payments settle to)",
               (r"^MonetizationConfig$", r"^ConnectedAccountConfig$", r"^CryptoConfig$"), ("AWS::WAFv2::WebACL",)),
@@ -806,16 +884,16 @@ def test_not_needed_holds_for_the_packaged_templates(packages: Dict[Tuple[str, s
     for stack, logical_id, type_, props in stack_resources(packages):
         names = set(property_names(props))
         for entry in NOT_NEEDED:
+            for only_type, name, rx in entry.only_while:
+                value = json.dumps(props.get(name))
+                assert type_ != only_type or re.search(rx, value), (
+                    f"{stack} {logical_id} ({type_}) has {name} {value}: the deploy role may now need "
+                    f"{entry.actions} (NOT_NEEDED said: {entry.why})")
             if entry.types and type_ not in entry.types:
                 continue
             hits = sorted(n for n in names for rx in entry.needed_with if re.search(rx, n))
             assert not hits, (f"{stack} {logical_id} ({type_}) has {hits}: the deploy role now needs "
                               f"{entry.actions} (NOT_NEEDED said: {entry.why})")
-            for name, rx in entry.only_while:
-                value = json.dumps(props[name]) if name in props else None
-                assert value is None or re.search(rx, value), (
-                    f"{stack} {logical_id} ({type_}) has {name} {value}: the deploy role may now need "
-                    f"{entry.actions} (NOT_NEEDED said: {entry.why})")
 
 
 def test_the_role_covers_every_resource_the_stacks_create(packages: Dict[Tuple[str, str], Package]) -> None:
@@ -833,7 +911,7 @@ def test_the_role_covers_every_resource_the_stacks_create(packages: Dict[Tuple[s
     for stack, logical_id, type_, props in stack_resources(packages):
         services = {"Logs": ("logs",), "CloudWatch": ("cloudwatch",), "Cognito": ("cognito-idp",),
                     "ApiGateway": ("apigateway",), "DynamoDB": ("dynamodb",), "SNS": ("sns",), "IAM": ("iam",),
-                    "Lambda": ("lambda",), "CodeDeploy": ("codedeploy",),
+                    "Lambda": ("lambda",), "CodeDeploy": ("codedeploy",), "KMS": ("kms",),
                     "WAFv2": ("wafv2", "apigateway")}[type_.split("::")[1]]  # SetWebACL: API Gateway's side
         typed = typed_arns_of(type_, logical_id, props, stack, siblings[stack])
         for action in sorted(handler_permissions(type_)):
