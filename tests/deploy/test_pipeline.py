@@ -424,7 +424,7 @@ def test_the_stack_and_artifact_names_are_the_ones_deploy_py_uses() -> None:
         def run(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess:
             return subprocess.CompletedProcess(args, 0)
 
-    bucket = default_bucket(CreatesNothing(), DEFAULT_PREFIX, ACCOUNT)  # type: ignore[arg-type]
+    bucket = default_bucket(CreatesNothing(), DEFAULT_PREFIX, ACCOUNT)
     assert allows("s3:CreateBucket", f"arn:aws:s3:::{bucket}")
     assert not allows("s3:CreateBucket", "arn:aws:s3:::serverless-patterns-artifacts-other")
     own = {"s3:ResourceAccount": ACCOUNT}
