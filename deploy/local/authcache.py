@@ -60,13 +60,16 @@ class MemoryAuthCache:
     def put(self, key: str, result: Dict[str, Any], ttl: float) -> None:
         now = self._clock()
         self._entries[key] = (now + ttl, json.dumps(result))
+        if len(self._entries) <= self._max:
+            return
         for stale in [k for k, (expires, _) in self._entries.items() if expires <= now]:
             del self._entries[stale]
         while len(self._entries) > self._max:
             del self._entries[min(self._entries, key=lambda k: self._entries[k][0])]
 
 
-SCHEMA = "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, expires REAL NOT NULL, result TEXT NOT NULL)"
+SCHEMA = ("CREATE TABLE results (key TEXT PRIMARY KEY, expires REAL NOT NULL, result TEXT NOT NULL);"
+          "CREATE INDEX results_by_expiry ON results (expires);")
 
 
 class SharedAuthCache:
@@ -90,7 +93,7 @@ class SharedAuthCache:
         cache = cls(Path(directory) / "authorizer-cache.sqlite3", **kwargs)
         with sqlite3.connect(cache.path) as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute(SCHEMA)
+            db.executescript(SCHEMA)
         db.close()
         return cache
 
@@ -108,10 +111,11 @@ class SharedAuthCache:
 
     def put(self, key: str, result: Dict[str, Any], ttl: float) -> None:
         """Write the entry, then drop the expired ones and, past MAX_ENTRIES, the soonest to
-        expire: one transaction, so concurrent workers never see half of it."""
+        expire (both by the expiry index): one transaction, so no worker sees half of it."""
         now, db = self._clock(), self._connection()
         with db:
             db.execute("BEGIN IMMEDIATE")
             db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?)", (key, now + ttl, json.dumps(result)))
-            db.execute("DELETE FROM results WHERE expires <= ? OR key NOT IN "
-                       "(SELECT key FROM results ORDER BY expires DESC LIMIT ?)", (now, self._max))
+            db.execute("DELETE FROM results WHERE expires <= ?", (now,))
+            db.execute("DELETE FROM results WHERE key IN (SELECT key FROM results ORDER BY expires "
+                       "LIMIT max(0, (SELECT count(*) FROM results) - ?))", (self._max,))
