@@ -12,6 +12,11 @@ idle clients time out and connections are closed after each response, so no clie
 Workers write the app's logs and EMF metrics to the inherited stdout, one write per line (see
 `whole_lines`), so the workers' lines never interleave. SIGTERM/SIGINT stop everything.
 
+The users API's custom authorizer results are cached as API Gateway caches them (per token, for the
+authorizer's TTL, deploy/local/authcache.py) in one SQLite file that the parent creates in a private
+temporary directory before it forks: every worker, and every worker a reload or a crash starts, reads
+and writes the same entries; the directory is removed when the server stops.
+
 SIGHUP replaces the workers (autoreload, sent by deploy/local/watch.py): the parent never imports
 the app, so a freshly forked worker loads the code as it is on disk; the old workers finish the
 request they are serving and exit. A worker that cannot load the app stops the server (fail fast,
@@ -24,14 +29,17 @@ import io
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
+from deploy.local.authcache import SharedAuthCache
 from deploy.local.processes import die_with_parent
 from deploy.project import ROOT
 
@@ -195,10 +203,11 @@ class _ServerShim:
         self.server_port = address[1]
 
 
-def load_gateway(app_name: str) -> Any:
-    """Load the app like Chalice does (stage `local`) and wrap it in the strict gateway. With
-    LOCAL_CREATE_DELAY_MS set, the orders app's creates are held that long (deploy/local/create_delay.py,
-    a test aid of the local stack only)."""
+def load_gateway(app_name: str, auth_cache: Optional[SharedAuthCache] = None) -> Any:
+    """Load the app like Chalice does (stage `local`) and wrap it in the strict gateway, whose
+    custom authorizer results go to `auth_cache` (the workers' shared one; None: the gateway's own).
+    With LOCAL_CREATE_DELAY_MS set, the orders app's creates are held that long
+    (deploy/local/create_delay.py, a test aid of the local stack only)."""
     from chalice.cli.factory import CLIFactory
 
     from chalicelib_shared.verifier import CognitoVerifier
@@ -215,7 +224,7 @@ def load_gateway(app_name: str) -> Any:
     if os.environ.get("JWT_ISSUER") and os.environ.get("APP_CLIENT_ID"):
         verifier = CognitoVerifier(os.environ["JWT_ISSUER"], os.environ["APP_CLIENT_ID"],
                                    os.environ.get("JWKS_URL") or None)
-    return StrictLocalGateway(app, config, verifier)
+    return StrictLocalGateway(app, config, verifier, auth_cache)
 
 
 class LoadFailed:
@@ -233,13 +242,13 @@ class LoadFailed:
                 "body": json_error("BadGateway", self.message).decode()}
 
 
-def _load(app_name: str, reload: bool, report: bool) -> Any:
+def _load(app_name: str, reload: bool, report: bool, auth_cache: Optional[SharedAuthCache]) -> Any:
     """The app's gateway. If it fails to load: without reload the worker exits LOAD_FAILED (the
     server stops: fail fast); under reload it serves JSON 502s (LoadFailed) until the next save.
     `report`: print the traceback (under reload only one worker of each generation does, so a
     broken save shows one traceback, not one per worker, interleaved)."""
     try:
-        return load_gateway(app_name)
+        return load_gateway(app_name, auth_cache)
     except BaseException as exc:  # noqa: BLE001 - report why, then fail fast or stand in
         if report or not reload:
             traceback.print_exc()
@@ -285,7 +294,8 @@ def _handle(handler_cls: Any, shim: _ServerShim, conn: socket.socket, address: A
         sys.stdout.flush()
 
 
-def worker(app_name: str, sock: socket.socket, reload: bool = False, report: bool = True) -> None:
+def worker(app_name: str, sock: socket.socket, reload: bool = False, report: bool = True,
+           auth_cache: Optional[SharedAuthCache] = None) -> None:
     """Never returns: load the app, then accept and handle one request at a time. SIGTERM (stop, or
     a reload retiring this worker) lets the request in progress finish, then the worker exits."""
     state = {"stop": False}
@@ -300,7 +310,7 @@ def worker(app_name: str, sock: socket.socket, reload: bool = False, report: boo
     die_with_parent()  # Linux: a worker gets SIGTERM when the parent dies, even by SIGKILL
     if os.getppid() == 1:
         os._exit(0)
-    gateway = _load(app_name, reload, report)
+    gateway = _load(app_name, reload, report, auth_cache)
     handler_cls = type("Handler", (GatewayHandler,), {"gateway": gateway})
     shim = _ServerShim(sock.getsockname())
     while not state["stop"]:
@@ -335,8 +345,10 @@ def signals_blocked() -> Iterator[None]:
 class Workers:
     """The server's worker processes: started, respawned when one dies, replaced on reload."""
 
-    def __init__(self, app_name: str, sock: socket.socket, count: int, reload: bool) -> None:
+    def __init__(self, app_name: str, sock: socket.socket, count: int, reload: bool,
+                 auth_cache: Optional[SharedAuthCache] = None) -> None:
         self.app_name, self.sock, self.count, self.reload = app_name, sock, count, reload
+        self.auth_cache = auth_cache  # shared by every worker, of every generation
         self.current: Set[int] = set()   # serving the latest code
         self.retiring: Set[int] = set()  # told to stop after their request in progress
 
@@ -344,7 +356,7 @@ class Workers:
         with signals_blocked():
             pid = os.fork()
             if pid == 0:
-                worker(self.app_name, self.sock, self.reload, report)
+                worker(self.app_name, self.sock, self.reload, report, self.auth_cache)
             self.current.add(pid)
 
     def start(self) -> None:
@@ -438,7 +450,8 @@ def serve(app_name: str, host: str, port: int, workers: int, reload: bool = Fals
         print(f"{app_name}: cannot listen on {host}:{port} ({exc.strerror}); "
               f"free the port or choose another one", file=sys.stderr)
         return 2
-    pool = Workers(app_name, sock, workers, reload)
+    cache_dir = tempfile.mkdtemp(prefix="strict-gateway-authcache-")  # 0700: only we can read it
+    pool = Workers(app_name, sock, workers, reload, SharedAuthCache.create(cache_dir))
     flags = {"stopping": False, "reload": False}
 
     class Stop(Exception):
@@ -467,6 +480,7 @@ def serve(app_name: str, host: str, port: int, workers: int, reload: bool = Fals
         signal.signal(signum, signal.SIG_IGN)
     sock.close()
     pool.stop()
+    shutil.rmtree(cache_dir, ignore_errors=True)
     return code
 
 

@@ -11,18 +11,29 @@ differs from API Gateway where it matters most:
   a JSON 503.
 - errors the gateway itself produces (no route, missing token, denied) are plain or HTML text.
   Here every one is the services' JSON error shape.
+- a custom authorizer is invoked on every request. API Gateway caches its result per token for the
+  authorizer's TTL and judges later requests to any route against the cached policy; here too
+  (deploy/local/authcache.py), so a policy that lists only the route called first fails locally.
 """
 import json
 import uuid
 from typing import Any, Dict, Optional
 
-from chalice.app import Chalice, CognitoUserPoolAuthorizer
+from chalice.app import Chalice, ChaliceAuthorizer, CognitoUserPoolAuthorizer
 from chalice.config import Config
-from chalice.local import LambdaContext, LocalGateway, LocalGatewayAuthorizer, LocalGatewayException
+from chalice.local import (
+    ForbiddenError,
+    InvalidAuthorizerError,
+    LambdaContext,
+    LocalGateway,
+    LocalGatewayAuthorizer,
+    LocalGatewayException,
+)
 from chalice.test import Client, TestHTTPClient
 
 from chalicelib_shared.errors import error_body
 from chalicelib_shared.verifier import CognitoVerifier, KeysUnavailable, TokenError
+from deploy.local.authcache import DEFAULT_TTL_SECONDS, AuthCache, MemoryAuthCache, cache_key
 
 
 class GatewayError(Exception):
@@ -55,10 +66,22 @@ def _header(headers: Dict[str, Any], name: str) -> Optional[str]:
     return None
 
 
+def _ttl(authorizer: ChaliceAuthorizer) -> float:
+    """The authorizer's cache TTL as deployed: `@app.authorizer(ttl_seconds=...)`; Chalice leaves
+    authorizerResultTtlInSeconds out of the template when it is None, and API Gateway then uses 300."""
+    config = authorizer.config
+    ttl = config.ttl_seconds if config is not None else None
+    return DEFAULT_TTL_SECONDS if ttl is None else ttl
+
+
 class StrictAuthorizer(LocalGatewayAuthorizer):
-    def __init__(self, app_object: Chalice, verifier: Optional[CognitoVerifier]) -> None:
+    """Chalice's local authorizer with API Gateway's answers (see the module docstring) and its
+    cache of custom authorizer results (`auth_cache`)."""
+
+    def __init__(self, app_object: Chalice, verifier: Optional[CognitoVerifier], auth_cache: AuthCache) -> None:
         super().__init__(app_object)
         self._verifier = verifier
+        self._cache = auth_cache
 
     def authorize(self, raw_path: str, lambda_event: Dict[str, Any],
                   lambda_context: LambdaContext) -> Any:
@@ -72,7 +95,9 @@ class StrictAuthorizer(LocalGatewayAuthorizer):
         if not token:
             raise unauthorized()  # API Gateway does not even invoke a TOKEN authorizer
         try:
-            return super().authorize(raw_path, lambda_event, lambda_context)
+            if not isinstance(authorizer, ChaliceAuthorizer):
+                return super().authorize(raw_path, lambda_event, lambda_context)
+            return self._custom(authorizer, raw_path, token, lambda_event, lambda_context), lambda_context
         except LocalGatewayException as exc:
             if exc.CODE == 403:
                 raise GatewayError(403, "Forbidden", "User is not authorized to access this resource") from None
@@ -85,6 +110,27 @@ class StrictAuthorizer(LocalGatewayAuthorizer):
                 raise unauthorized() from None
             raise GatewayError(503, "AuthorizerFailure", "The authorizer failed; retry shortly.",
                                {"Retry-After": "1"}) from None
+
+    def _custom(self, authorizer: ChaliceAuthorizer, raw_path: str, token: str, lambda_event: Dict[str, Any],
+                lambda_context: LambdaContext) -> Dict[str, Any]:
+        """Judge the request against the authorizer's result for this token: the cached one while
+        its TTL runs, else a fresh one (then cached, unless the TTL is 0). The ARN, the policy
+        match and the context handed to the view are Chalice's own (`LocalGatewayAuthorizer`).
+        Only a returned result is cached: after an Unauthorized (401) or a failure (503) the next
+        request invokes the authorizer again."""
+        arn = self._arn_builder.build_arn(lambda_event["requestContext"]["httpMethod"], raw_path)
+        ttl, key = _ttl(authorizer), cache_key(authorizer.name, token)
+        result = self._cache.get(key) if ttl > 0 else None
+        if result is None:
+            invoke: Any = authorizer  # typed to take a dict context; Chalice itself passes a LambdaContext
+            result = invoke(self._prepare_authorizer_event(arn, lambda_event, lambda_context), lambda_context)
+            if result is None:
+                raise InvalidAuthorizerError({}, b'{"message":null}')
+            if ttl > 0:
+                self._cache.put(key, result, ttl)
+        if not self._check_can_invoke_view_function(arn, result):
+            raise ForbiddenError({}, b"")
+        return self._update_lambda_event(lambda_event, result)
 
     def _cognito(self, lambda_event: Dict[str, Any], token: Optional[str]) -> Dict[str, Any]:
         if self._verifier is None:
@@ -103,10 +149,13 @@ class StrictAuthorizer(LocalGatewayAuthorizer):
 class StrictLocalGateway(LocalGateway):
     """`LocalGateway` with strict authorization and JSON errors. `handle_request` never raises."""
 
-    def __init__(self, app_object: Chalice, config: Config,
-                 verifier: Optional[CognitoVerifier] = None) -> None:
+    def __init__(self, app_object: Chalice, config: Config, verifier: Optional[CognitoVerifier] = None,
+                 auth_cache: Optional[AuthCache] = None) -> None:
+        """`auth_cache`: where custom authorizer results are kept (the API server passes the one its
+        workers share); by default this gateway's own."""
         super().__init__(app_object, config)
-        self._authorizer = StrictAuthorizer(app_object, verifier)
+        cache = MemoryAuthCache() if auth_cache is None else auth_cache
+        self._authorizer = StrictAuthorizer(app_object, verifier, cache)
 
     def _generate_lambda_event(self, method: str, path: str, headers: Dict[str, Any],
                                body: Optional[bytes]) -> Dict[str, Any]:
@@ -141,18 +190,20 @@ class StrictLocalGateway(LocalGateway):
 
 
 class StrictTestClient(Client):
-    """`chalice.test.Client` whose HTTP client authorizes exactly as the local gateway does."""
+    """`chalice.test.Client` whose HTTP client authorizes exactly as the local gateway does,
+    with an authorizer cache of its own (or `auth_cache`, e.g. one on a fake clock)."""
 
     def __init__(self, app: Chalice, verifier: Optional[CognitoVerifier] = None,
-                 stage_name: str = "local", project_dir: str = ".") -> None:
+                 stage_name: str = "local", project_dir: str = ".", auth_cache: Optional[AuthCache] = None) -> None:
         super().__init__(app, stage_name=stage_name, project_dir=project_dir)
         self._verifier = verifier
+        self.auth_cache = MemoryAuthCache() if auth_cache is None else auth_cache
 
     @property
     def http(self) -> TestHTTPClient:
         if self._http_client is None:
             client = TestHTTPClient(self._app, self._chalice_config)
-            strict = StrictLocalGateway(self._app, self._chalice_config, self._verifier)
+            strict = StrictLocalGateway(self._app, self._chalice_config, self._verifier, self.auth_cache)
             client._local_gateway = strict  # noqa: SLF001 - Chalice's test client has no hook for its gateway
             self._http_client = client
         return self._http_client

@@ -92,7 +92,7 @@ ALLOWED_ACTIONS: Dict[str, Set[str]] = {
     "LogsProjectLogGroups": {
         "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy",
         "logs:TagResource", "logs:UntagResource", "logs:ListTagsForResource", "logs:GetDataProtectionPolicy",
-        "logs:DeleteDataProtectionPolicy"},
+        "logs:DeleteDataProtectionPolicy", "logs:AssociateKmsKey", "logs:DisassociateKmsKey"},
     "LogsDescribe": {"logs:DescribeLogGroups", "logs:DescribeIndexPolicies", "logs:DescribeResourcePolicies"},
     "SnsProjectTopics": {
         "sns:CreateTopic", "sns:DeleteTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:TagResource",
@@ -104,6 +104,35 @@ ALLOWED_ACTIONS: Dict[str, Set[str]] = {
     "CloudWatchProjectDashboards": {"cloudwatch:PutDashboard", "cloudwatch:GetDashboard",
                                     "cloudwatch:DeleteDashboards", "cloudwatch:TagResource",
                                     "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource"},
+    # the managed policy (releases, WAF, the stack keys)
+    "LambdaProjectVersionsAndAliases": {
+        "lambda:PublishVersion", "lambda:ListVersionsByFunction", "lambda:GetFunctionConfiguration",
+        "lambda:CreateAlias", "lambda:GetAlias", "lambda:UpdateAlias", "lambda:DeleteAlias",
+        "lambda:GetProvisionedConcurrencyConfig"},
+    "IamPassCodeDeployRolesToCodeDeploy": {"iam:PassRole"},
+    "CodeDeployProjectApplicationsAndGroups": {
+        "codedeploy:CreateApplication", "codedeploy:GetApplication", "codedeploy:DeleteApplication",
+        "codedeploy:CreateDeploymentGroup", "codedeploy:GetDeploymentGroup", "codedeploy:UpdateDeploymentGroup",
+        "codedeploy:DeleteDeploymentGroup", "codedeploy:CreateDeployment", "codedeploy:GetDeployment",
+        "codedeploy:ListDeployments", "codedeploy:TagResource", "codedeploy:UntagResource",
+        "codedeploy:ListTagsForResource"},
+    "CodeDeployLambdaDeploymentConfigs": {"codedeploy:GetDeploymentConfig"},
+    "CodeDeployStopDeployment": {"codedeploy:StopDeployment"},
+    "WafProjectWebAcls": {"wafv2:CreateWebACL", "wafv2:UpdateWebACL", "wafv2:DeleteWebACL", "wafv2:GetWebACL",
+                          "wafv2:TagResource", "wafv2:UntagResource", "wafv2:ListTagsForResource",
+                          "wafv2:AssociateWebACL", "wafv2:GetWebACLForResource"},
+    "WafAwsManagedRuleGroups": {"wafv2:CreateWebACL", "wafv2:UpdateWebACL"},
+    "WafApiStages": {"wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "wafv2:GetWebACLForResource",
+                     "apigateway:SetWebACL"},
+    "KmsCreateProjectKeys": {"kms:CreateKey"},
+    "KmsTagProjectKeysOnCreate": {"kms:TagResource"},
+    "KmsProjectKeys": {
+        "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags",
+        "kms:EnableKeyRotation", "kms:PutKeyPolicy", "kms:UpdateKeyDescription", "kms:TagResource",
+        "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"},
+    "KmsProjectAliases": {"kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"},
+    "KmsListAliases": {"kms:ListAliases"},
+    "KmsProjectKeysThroughDynamoDb": {"kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:RevokeGrant"},
 }
 
 # Every resource starts with one of these (the project's names), unless it is a documented exception below.
@@ -118,6 +147,10 @@ PROJECT_PREFIXES = tuple(p.format(a=ACCOUNT, r=REGION) for p in (
     "arn:aws:sns:{r}:{a}:serverless-patterns-",
     "arn:aws:cloudwatch:{r}:{a}:alarm:serverless-patterns-",
     "arn:aws:cloudwatch::{a}:dashboard/serverless-patterns-",
+    "arn:aws:codedeploy:{r}:{a}:application:serverless-patterns-",
+    "arn:aws:codedeploy:{r}:{a}:deploymentgroup:serverless-patterns-",
+    "arn:aws:wafv2:{r}:{a}:regional/webacl/serverless-patterns-",
+    "arn:aws:kms:{r}:{a}:alias/serverless-patterns-",
 ))
 # Sid -> the resources outside the project's prefixes it may name; its StatementReasons entry says why.
 EXCEPTIONS: Dict[str, Set[str]] = {
@@ -133,6 +166,16 @@ EXCEPTIONS: Dict[str, Set[str]] = {
                            f"arn:aws:apigateway:{REGION}::/tags/*"},
     "ApiGatewayAccountLoggingRole": {f"arn:aws:apigateway:{REGION}::/account"},
     "LogsDescribe": {"*"},
+    "CodeDeployLambdaDeploymentConfigs": {f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentconfig:"
+                                          "CodeDeployDefault.Lambda*"},
+    "CodeDeployStopDeployment": {"*"},
+    "WafAwsManagedRuleGroups": {f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/managedruleset/*"},
+    "WafApiStages": {f"arn:aws:apigateway:{REGION}::/restapis/*/stages/api"},
+    "KmsCreateProjectKeys": {"*"},
+    "KmsTagProjectKeysOnCreate": {f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*"},
+    "KmsProjectKeys": {f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*"},
+    "KmsListAliases": {"*"},
+    "KmsProjectKeysThroughDynamoDb": {f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*"},
 }
 
 
@@ -152,6 +195,16 @@ class Resolver:
         self.values.update({"AWS::Partition": partition, "AWS::Region": region, "AWS::AccountId": account})
         self.provider_arn = f"arn:{partition}:iam::{account}:oidc-provider/{ISSUER}"
 
+    def physical_id(self, logical_id: str) -> str:
+        """What Ref gives for the template's own resources (both kinds return an ARN)."""
+        resource = self.template["Resources"][logical_id]
+        if resource["Type"] == "AWS::IAM::OIDCProvider":
+            return self.provider_arn
+        if resource["Type"] == "AWS::IAM::ManagedPolicy":
+            name = self.resolve(resource["Properties"]["ManagedPolicyName"])
+            return f"arn:{self.values['AWS::Partition']}:iam::{self.values['AWS::AccountId']}:policy/{name}"
+        raise AssertionError(f"the test's resolver does not know what Ref {logical_id} gives: teach it")
+
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.template["Conditions"][name]))
 
@@ -165,8 +218,8 @@ class Resolver:
             if key == "Ref":
                 if arg == "AWS::NoValue":
                     return NO_VALUE
-                if arg == "GitHubOidcProvider":
-                    return self.provider_arn
+                if arg in self.template["Resources"]:
+                    return self.physical_id(arg)
                 return self.values[arg]
             if key == "Fn::Sub":
                 assert isinstance(arg, str), "only the string form of Fn::Sub is resolved here"
@@ -200,10 +253,26 @@ def resolved(parameters: Optional[Mapping[str, str]] = None, **pseudo: str) -> D
                     **pseudo).resolve(template)
 
 
+def managed_policies(template: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """ManagedPolicyName -> properties of each AWS::IAM::ManagedPolicy the (resolved) template defines."""
+    return {r["Properties"]["ManagedPolicyName"]: r["Properties"] for r in template["Resources"].values()
+            if r["Type"] == "AWS::IAM::ManagedPolicy"}
+
+
+def policy_documents(template: Optional[Dict[str, Any]] = None) -> Dict[str, List[Dict[str, Any]]]:
+    """The role's permissions: "inline" -> its inline policy documents, "managed" -> the documents of the
+    managed policies it attaches (each one this template defines: test_the_role_attaches_only_its_own_policies)."""
+    template = template or resolved()
+    role = template["Resources"]["DeployRole"]["Properties"]
+    managed = managed_policies(template)
+    return {"inline": [p["PolicyDocument"] for p in role["Policies"]],
+            "managed": [managed[arn.split(":policy/", 1)[1]]["PolicyDocument"]
+                        for arn in role.get("ManagedPolicyArns", [])]}
+
+
 def statements(template: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
-    role = (template or resolved())["Resources"]["DeployRole"]["Properties"]
-    (policy,) = role["Policies"]
-    return policy["PolicyDocument"]["Statement"]
+    """Every statement of every policy the role has (inline and attached)."""
+    return [s for docs in policy_documents(template).values() for doc in docs for s in doc["Statement"]]
 
 
 def as_list(value: Any) -> List[Any]:
@@ -355,7 +424,7 @@ def test_the_stack_and_artifact_names_are_the_ones_deploy_py_uses() -> None:
         def run(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess:
             return subprocess.CompletedProcess(args, 0)
 
-    bucket = default_bucket(CreatesNothing(), DEFAULT_PREFIX, ACCOUNT)  # type: ignore[arg-type]
+    bucket = default_bucket(CreatesNothing(), DEFAULT_PREFIX, ACCOUNT)
     assert allows("s3:CreateBucket", f"arn:aws:s3:::{bucket}")
     assert not allows("s3:CreateBucket", "arn:aws:s3:::serverless-patterns-artifacts-other")
     own = {"s3:ResourceAccount": ACCOUNT}
@@ -384,17 +453,76 @@ def test_tag_conditions_match_the_tags_make_deploy_gives_the_stacks() -> None:
             assert statement["Condition"]["StringEquals"][f"aws:ResourceTag/{PROJECT_TAG[0]}"] == PROJECT_TAG[1]
 
 
-def test_pass_role_only_to_lambda_and_api_gateway() -> None:
+def test_the_stack_keys_are_the_projects_by_tag_and_used_only_through_dynamodb() -> None:
+    """Key ids are generated: every statement on key/* or creating a key needs the project tag, on the request
+    (creation) or on the key (the rest); the key's data actions only through DynamoDB."""
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    request = {f"aws:RequestTag/{PROJECT_TAG[0]}": PROJECT_TAG[1]}
+    tagged = {f"aws:ResourceTag/{PROJECT_TAG[0]}": PROJECT_TAG[1]}
+    via_dynamodb = {**tagged, "kms:ViaService": f"dynamodb.{REGION}.amazonaws.com"}
+    assert allows("kms:CreateKey", "*", request) and not allows("kms:CreateKey", "*", {})
+    assert allows("kms:TagResource", key, request)  # the tags CreateKey sets
+    for action in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:EnableKeyRotation", "kms:CreateAlias"):
+        assert allows(action, key, tagged), action
+        assert not allows(action, key, {}), action  # another team's key
+    for action in ("kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:RevokeGrant"):
+        assert allows(action, key, via_dynamodb), action
+        assert not allows(action, key, tagged), f"{action} outside DynamoDB"
+        assert not allows(action, key, {**via_dynamodb, "kms:ViaService": f"lambda.{REGION}.amazonaws.com"})
+        assert not allows(action, key, {"kms:ViaService": f"dynamodb.{REGION}.amazonaws.com"}), action
+    for action in ("kms:DisableKey", "kms:EnableKey", "kms:DisableKeyRotation", "kms:GenerateDataKey",
+                   "kms:ReEncryptFrom"):
+        assert not allows(action, key, {**via_dynamodb, **request}), action
+    alias = f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/"
+    assert allows("kms:CreateAlias", f"{alias}serverless-patterns-users-prod")
+    assert not allows("kms:CreateAlias", f"{alias}aws/dynamodb") and not allows("kms:DeleteAlias", f"{alias}billing")
+    keys = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/"
+    for statement in statements():
+        creates = "kms:CreateKey" in as_list(statement["Action"])
+        if creates or any(r.startswith(keys) for r in as_list(statement["Resource"])):
+            condition = statement["Condition"]["StringEquals"]
+            assert PROJECT_TAG[1] in (condition.get(f"aws:RequestTag/{PROJECT_TAG[0]}"),
+                                      condition.get(f"aws:ResourceTag/{PROJECT_TAG[0]}")), statement["Sid"]
+
+
+def test_codedeploy_and_waf_only_on_the_projects_names() -> None:
+    codedeploy = f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:"
+    group = "deploymentgroup:serverless-patterns-orders-prod-ServerlessDeploymentApplication-a1b2c3d4e5f6/" \
+            "serverless-patterns-orders-prod-APIHandlerDeploymentGroup-a1b2c3d4e5f6"
+    assert allows("codedeploy:CreateDeployment", codedeploy + group)
+    assert not allows("codedeploy:CreateDeployment", f"{codedeploy}deploymentgroup:billing-app/billing-group")
+    assert not allows("codedeploy:DeleteApplication", f"{codedeploy}application:billing-app")
+    assert allows("codedeploy:GetDeploymentConfig", f"{codedeploy}deploymentconfig:CodeDeployDefault.LambdaAllAtOnce")
+    assert not allows("codedeploy:GetDeploymentConfig", f"{codedeploy}deploymentconfig:CodeDeployDefault.OneAtATime")
+    webacl = f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/webacl/"
+    assert allows("wafv2:UpdateWebACL", f"{webacl}serverless-patterns-users-prod-api/a1b2c3d4")
+    for action in ("wafv2:UpdateWebACL", "wafv2:DeleteWebACL", "wafv2:AssociateWebACL"):
+        assert not allows(action, f"{webacl}billing-api/a1b2c3d4"), action
+    stage = f"arn:aws:apigateway:{REGION}::/restapis/a1b2c3d4e5/stages/"
+    assert allows("apigateway:SetWebACL", f"{stage}api") and allows("wafv2:DisassociateWebACL", f"{stage}api")
+    assert not allows("apigateway:SetWebACL", f"{stage}prod") and not allows("wafv2:AssociateWebACL", f"{stage}v1")
+
+
+def test_pass_role_only_to_lambda_and_api_gateway_and_the_codedeploy_roles_to_codedeploy() -> None:
     granting = [s for s in statements()
                 if any(fnmatch.fnmatchcase("iam:passrole", a.lower()) for a in as_list(s["Action"]))]
-    assert [s["Sid"] for s in granting] == ["IamPassProjectRolesToLambdaAndApiGateway"]
-    (statement,) = granting
+    assert [s["Sid"] for s in granting] == ["IamPassProjectRolesToLambdaAndApiGateway",
+                                            "IamPassCodeDeployRolesToCodeDeploy"]
+    statement, codedeploy = granting
     assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com",
                                                                                "apigateway.amazonaws.com"]}}
+    assert codedeploy["Condition"] == {"StringEquals": {"iam:PassedToService": ["codedeploy.amazonaws.com"]}}
     role = f"arn:aws:iam::{ACCOUNT}:role/serverless-patterns-users-dev-ApiHandlerRole-0123456789ab"
     assert allows("iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"})
     assert not allows("iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
     assert not allows("iam:PassRole", role, {})
+    # CodeDeploy gets each stack's CodeDeployRole, never a function's role
+    assert not allows("iam:PassRole", role, {"iam:PassedToService": "codedeploy.amazonaws.com"})
+    deployer = f"arn:aws:iam::{ACCOUNT}:role/serverless-patterns-orders-prod-CodeDeployRole-0123456789ab"
+    assert allows("iam:PassRole", deployer, {"iam:PassedToService": "codedeploy.amazonaws.com"})
+    assert not allows("iam:PassRole", deployer, {"iam:PassedToService": "ec2.amazonaws.com"})
+    assert not allows("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/other-team-CodeDeployRole-0123456789ab",
+                      {"iam:PassedToService": "codedeploy.amazonaws.com"})
 
 
 def test_only_the_api_gateway_logging_policy_can_be_attached() -> None:
@@ -426,14 +554,37 @@ def test_item_access_and_test_users_only_on_dev() -> None:
     assert "dev" in reasons()["DynamoDbDevItemsForIntegrationSuite"]
 
 
-def test_the_policy_fits_iams_inline_size_limit() -> None:
-    """10,240 characters for all of a role's inline policies, whitespace not counted; the longest region and
+def policy_size(document: Dict[str, Any]) -> int:
+    return len(re.sub(r"\s", "", json.dumps(document, separators=(",", ":"))))
+
+
+def test_the_policy_fits_iams_size_limits() -> None:
+    """10,240 characters for all of a role's inline policies together, 6,144 for each managed policy, whitespace
+    not counted, and at most 10 managed policies per role (IAM's default quotas); the longest region and
     partition names make the longest policy."""
-    longest = resolved(partition="aws-iso-b", region="ap-southeast-5", account=ACCOUNT)
-    role = longest["Resources"]["DeployRole"]["Properties"]
-    size = sum(len(re.sub(r"\s", "", json.dumps(p["PolicyDocument"], separators=(",", ":"))))
-               for p in role["Policies"])
-    assert size <= 10_240, size
+    longest = policy_documents(resolved(partition="aws-iso-b", region="ap-southeast-5", account=ACCOUNT))
+    inline = sum(policy_size(doc) for doc in longest["inline"])
+    assert inline <= 10_240, inline
+    for doc in longest["managed"]:
+        assert policy_size(doc) <= 6_144, (policy_size(doc), [s["Sid"] for s in doc["Statement"]])
+    assert len(longest["managed"]) <= 10
+
+
+def test_the_role_attaches_only_its_own_policies() -> None:
+    """No AWS managed or other policy rides along: every attached policy is defined (and read) here, attached
+    only through the role's ManagedPolicyArns (so the role shows all it holds), and out of the role's own reach."""
+    template = resolved()
+    role = template["Resources"]["DeployRole"]["Properties"]
+    managed = managed_policies(template)
+    arns = {f"arn:aws:iam::{ACCOUNT}:policy/{name}" for name in managed}
+    assert sorted(role.get("ManagedPolicyArns", [])) == sorted(arns), "attach each policy this template defines, only"
+    for properties in managed.values():
+        assert not {"Roles", "Groups", "Users"} & set(properties), "attach it through the role's ManagedPolicyArns"
+        assert not properties["ManagedPolicyName"].lower().startswith(DEFAULT_PREFIX)
+    for arn in arns:
+        for action in granted_actions():
+            if action.startswith("iam:"):
+                assert not allows(action, arn, {"iam:PassedToService": "lambda.amazonaws.com"}), (action, arn)
 
 
 # ---------------------------------------------------------------- the role against the packaged stacks
@@ -474,6 +625,10 @@ def arns_of(resource_type: str, logical_id: str, props: Dict[str, Any], stack: s
         return [f"arn:aws:lambda:{prefix}:function:{generated_name(stack, logical_id, 64)}"]
     if resource_type == "AWS::Lambda::Permission":
         return [f"arn:aws:lambda:{prefix}:function:{generated_name(stack, 'APIHandler', 64)}"]
+    if resource_type in ("AWS::Lambda::Alias", "AWS::Lambda::Version"):  # the function's ARN, and qualified
+        (function,) = [props["FunctionName"]["Ref"]]
+        function_arn = f"arn:aws:lambda:{prefix}:function:{generated_name(stack, function, 64)}"
+        return [function_arn, f"{function_arn}:{props['Name'] if resource_type == 'AWS::Lambda::Alias' else 7}"]
     if resource_type == "AWS::Lambda::LayerVersion":
         return [f"arn:aws:lambda:{prefix}:layer:{props['LayerName']}",
                 f"arn:aws:lambda:{prefix}:layer:{props['LayerName']}:7"]
@@ -504,22 +659,91 @@ def arns_of(resource_type: str, logical_id: str, props: Dict[str, Any], stack: s
                          f"CloudFormation needs to create, update and delete it, then name its ARN here")
 
 
+def sub_list(value: Any) -> str:
+    """The list form of Fn::Sub with literal variables: {"Fn::Sub": ["a${X}", {"X": "b"}]} -> "ab"."""
+    text, variables = value["Fn::Sub"]
+    return re.sub(r"\$\{(\w+)\}", lambda m: variables[m.group(1)], text)
+
+
+def web_acl_arn(props: Dict[str, Any], stack: str) -> str:
+    return f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/webacl/{sub_stack(props['Name'], stack)}/" \
+           "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
+
+
+def typed_arns_of(resource_type: str, logical_id: str, props: Dict[str, Any], stack: str,
+                  siblings: Mapping[str, Tuple[str, Dict[str, Any]]]) -> Optional[Dict[str, List[str]]]:
+    """For resources whose handlers act on ARNs of several IAM resource types: the ARNs by the resource type names
+    of the Service Authorization Reference, so that each action is checked on the kinds it names. None: arns_of.
+    `siblings`: logical id -> (type, properties) of the stack's resources, for the ones this one refers to."""
+    prefix = f"{REGION}:{ACCOUNT}"
+    key = f"arn:aws:kms:{prefix}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    if resource_type == "AWS::KMS::Key":
+        return {"key": [key]}
+    if resource_type == "AWS::KMS::Alias":  # an alias call is authorized on the alias and on its key
+        return {"alias": [f"arn:aws:kms:{prefix}:{sub_stack(props['AliasName'], stack)}"], "key": [key]}
+    if resource_type == "AWS::WAFv2::WebACL":  # its managed rule groups in the caller's account, as documented
+        groups = [f"arn:aws:wafv2:{prefix}:regional/managedruleset/{statement['Name']}/a1b2c3d4-EXAMPLE"
+                  for rule in props["Rules"] for kind, statement in rule["Statement"].items()
+                  if kind == "ManagedRuleGroupStatement"]
+        return {"webacl": [web_acl_arn(props, stack)], "managedruleset": groups}
+    if resource_type == "AWS::WAFv2::WebACLAssociation":
+        acl_type, acl = siblings[props["WebACLArn"]["Fn::GetAtt"][0]]
+        assert acl_type == "AWS::WAFv2::WebACL"
+
+        def physical(name: str) -> str:
+            pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+            if name in pseudo:
+                return pseudo[name]
+            kind, sibling = siblings[name]
+            return {"AWS::ApiGateway::RestApi": "a1b2c3d4e5", "AWS::ApiGateway::Stage": sibling.get("StageName")}[kind]
+
+        stage = re.sub(r"\$\{([^}]+)\}", lambda m: physical(m.group(1)), props["ResourceArn"]["Fn::Sub"])
+        return {"webacl": [web_acl_arn(acl, stack)], "apigateway": [stage], "Stage": [stage]}
+    if resource_type == "AWS::CodeDeploy::Application":
+        return {"application": [f"arn:aws:codedeploy:{prefix}:application:{generated_name(stack, logical_id, 100)}"]}
+    if resource_type == "AWS::CodeDeploy::DeploymentGroup":
+        application = generated_name(stack, props["ApplicationName"]["Ref"], 100)
+        group = f"{application}/{generated_name(stack, logical_id, 100)}"
+        return {"deploymentgroup": [f"arn:aws:codedeploy:{prefix}:deploymentgroup:{group}"],
+                "deploymentconfig": [f"arn:aws:codedeploy:{prefix}:deploymentconfig:"
+                                     f"{sub_list(props['DeploymentConfigName'])}"]}
+    return None
+
+
+def iam_resource_types(action: str) -> List[str]:
+    service, name = action.split(":")
+    return list(iam_reference()[service]["Actions"][name.lower()].get("Resources", []))
+
+
 # Actions in the CloudFormation resource handlers' lists (cfn-lint's provider schemas) that the role leaves
-# out. Each entry: actions (fnmatch patterns), why, and template property names that would make them needed:
-# test_not_needed_holds_for_the_packaged_templates fails as soon as a packaged resource has one.
+# out. Each entry: actions (fnmatch patterns), why, and template property names that would make them needed
+# (or property values that keep them unneeded): test_not_needed_holds_for_the_packaged_templates fails as soon as
+# a packaged resource has such a property or another value.
 @dataclass(frozen=True)
 class NotNeeded:
     actions: Tuple[str, ...]
     why: str
     needed_with: Tuple[str, ...]  # regexes on property names, anywhere in a resource's Properties
     types: Tuple[str, ...] = ()   # only for these types (empty: any type)
+    # (type, top-level property, regex its JSON must match) where a property's name alone cannot tell: every
+    # resource of that type must have the property with such a value; any other value (or none) makes them
+    # needed (a web ACL association always has a ResourceArn: what it names matters)
+    only_while: Tuple[Tuple[str, str, str], ...] = ()
 
 
 NOT_NEEDED = (
-    NotNeeded(("kms:*", "logs:AssociateKmsKey", "logs:DisassociateKmsKey"), "no resource names a customer "
-              "managed KMS key: the tables encrypt with the AWS managed key aws/dynamodb, whose key policy admits "
-              "the account's principals through DynamoDB", (r"(?i)kms",)),
-    NotNeeded(("ec2:*", "elasticfilesystem:*", "s3files:*"), "no function runs in a VPC or mounts a file system",
+    NotNeeded(("kms:DisableKey", "kms:EnableKey"), "every key stays enabled (no Enabled property): disabling the "
+              "stack key would stop its tables, log groups and topic", (r"^Enabled$",), ("AWS::KMS::Key",)),
+    NotNeeded(("kms:DisableKeyRotation",), "every key rotates", (), ("AWS::KMS::Key",),
+              (("AWS::KMS::Key", "EnableKeyRotation", r"^true$"),)),
+    NotNeeded(("kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"),
+              "no function or user pool names a key of its own (a function's KmsKeyArn: Lambda encrypts environment "
+              "variables and SnapStart snapshots with its AWS managed key; a pool's custom sender KMSKeyID), and "
+              "the hosted UI has a prefix domain; the stack key's users are the tables, log groups and topic, and "
+              "the role's grants on it are DynamoDB's (kms:ViaService), not the functions' or Cognito's",
+              (r"^KmsKeyArn$", r"^KMSKeyID$", r"^CustomDomainConfig$")),
+    NotNeeded(("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeNetworkInterfaces",
+               "elasticfilesystem:*", "s3files:*"), "no function runs in a VPC or mounts a file system",
               (r"^VpcConfig$", r"^FileSystemConfigs$")),
     NotNeeded(("iam:CreateServiceLinkedRole",), "no table replica, Cognito SMS or analytics configuration needs a "
               "service-linked role; creating one is not the pipeline's to do",
@@ -537,8 +761,18 @@ NOT_NEEDED = (
               (r"^RuntimeManagementConfig$",)),
     NotNeeded(("lambda:PutFunctionScalingConfig", "lambda:PassCapacityProvider", "lambda:AssociateRuntimeAlias"),
               "no function runs on a capacity provider", (r"^CapacityProviderConfig$", r"^FunctionScalingConfig$")),
-    NotNeeded(("lambda:PublishVersion",), "no function publishes versions (no AutoPublishAlias, SnapStart or "
-              "version resource yet)", (r"^AutoPublishAlias$", r"^SnapStart$")),
+    NotNeeded(("lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig"),
+              "no alias or version keeps provisioned concurrency (SAM puts a function's on its alias)",
+              (r"^ProvisionedConcurrencyConfig$",)),
+    NotNeeded(("codedeploy:RegisterApplicationRevision", "codedeploy:GetApplicationRevision"),
+              "no deployment group deploys a revision of its own when it is created or updated (its Deployment "
+              "property: an S3 or GitHub revision, for EC2 or on-premises); the Lambda deployments are the ones "
+              "CloudFormation starts for the alias updates, their AppSpec inline",
+              (r"^Deployment$",), ("AWS::CodeDeploy::DeploymentGroup",)),
+    NotNeeded(("codedeploy:RegisterOnPremisesInstance",), "no deployment group targets on-premises instances "
+              "(or deploys a revision of its own)",
+              (r"^OnPremisesInstanceTagFilters$", r"^OnPremisesTagSet$", r"^Deployment$"),
+              ("AWS::CodeDeploy::DeploymentGroup",)),
     NotNeeded(("dynamodb:ImportTable", "dynamodb:DescribeImport", "s3:GetObjectMetadata", "logs:CreateLogStream",
                "logs:DescribeLogStreams", "logs:PutLogEvents"), "no table is imported from S3 (the import writes "
               "its errors to CloudWatch Logs)", (r"^ImportSourceSpecification$",), ("AWS::DynamoDB::Table",)),
@@ -569,6 +803,22 @@ NOT_NEEDED = (
               ("AWS::ApiGateway::RestApi",)),
     NotNeeded(("cloudfront:updateDistribution",), "the hosted UI uses a Cognito prefix domain, not a custom one",
               (r"^CustomDomainConfig$",)),
+    NotNeeded(("amplify:*", "appsync:*", "apprunner:*", "bedrock-agentcore:*", "cognito-idp:*WebACL*",
+               "elasticloadbalancing:*", "ec2:*VerifiedAccess*"), "each web ACL association protects the stack's "
+              "API stage (ResourceArn: an API Gateway stage); these are for the other things a regional web ACL "
+              "can protect (Amplify apps, AppSync APIs, App Runner services, AgentCore gateways, Cognito user "
+              "pools, load balancers, Verified Access instances)", (),
+              ("AWS::WAFv2::WebACLAssociation",),
+              (("AWS::WAFv2::WebACLAssociation", "ResourceArn", r'^\{"Fn::Sub": "arn:\$\{AWS::Partition\}:apigateway:'
+                r'\$\{AWS::Region\}::/restapis/\$\{\w+\}/stages/\$\{\w+\}"\}$'),)),
+    NotNeeded(("wafv2:GetPermissionPolicy", "wafv2:PutPermissionPolicy"), "they read and set a rule group's "
+              "sharing policy (rule groups only); each association joins the stack's own web ACL (WebACLArn: the "
+              "GetAtt Arn of its WebACL), which references no rule group of its own or of another account",
+              (r"^RuleGroupReferenceStatement$",), (),
+              (("AWS::WAFv2::WebACLAssociation", "WebACLArn", r'^\{"Fn::GetAtt": \["\w+", "Arn"\]\}$'),)),
+    NotNeeded(("payments:GetConnectedAccount",), "no web ACL charges AI bots for access (WAF checks the connected "
+              "account that such payments settle to)",
+              (r"^MonetizationConfig$", r"^ConnectedAccountConfig$", r"^CryptoConfig$"), ("AWS::WAFv2::WebACL",)),
 )
 
 
@@ -634,6 +884,11 @@ def test_not_needed_holds_for_the_packaged_templates(packages: Dict[Tuple[str, s
     for stack, logical_id, type_, props in stack_resources(packages):
         names = set(property_names(props))
         for entry in NOT_NEEDED:
+            for only_type, name, rx in entry.only_while:
+                value = json.dumps(props.get(name))
+                assert type_ != only_type or re.search(rx, value), (
+                    f"{stack} {logical_id} ({type_}) has {name} {value}: the deploy role may now need "
+                    f"{entry.actions} (NOT_NEEDED said: {entry.why})")
             if entry.types and type_ not in entry.types:
                 continue
             hits = sorted(n for n in names for rx in entry.needed_with if re.search(rx, n))
@@ -649,14 +904,26 @@ def test_the_role_covers_every_resource_the_stacks_create(packages: Dict[Tuple[s
                "iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"}
     layers = {stack: arns_of(type_, logical_id, props, stack)[1] for stack, logical_id, type_, props
               in stack_resources(packages) if type_ == "AWS::Lambda::LayerVersion"}
+    siblings: Dict[str, Dict[str, Tuple[str, Dict[str, Any]]]] = {}
+    for stack, logical_id, type_, props in stack_resources(packages):
+        siblings.setdefault(stack, {})[logical_id] = (type_, props)
     problems = []
     for stack, logical_id, type_, props in stack_resources(packages):
-        service = {"Logs": "logs", "CloudWatch": "cloudwatch", "Cognito": "cognito-idp", "ApiGateway": "apigateway",
-                   "DynamoDB": "dynamodb", "SNS": "sns", "IAM": "iam", "Lambda": "lambda"}[type_.split("::")[1]]
+        services = {"Logs": ("logs",), "CloudWatch": ("cloudwatch",), "Cognito": ("cognito-idp",),
+                    "ApiGateway": ("apigateway",), "DynamoDB": ("dynamodb",), "SNS": ("sns",), "IAM": ("iam",),
+                    "Lambda": ("lambda",), "CodeDeploy": ("codedeploy",), "KMS": ("kms",),
+                    "WAFv2": ("wafv2", "apigateway")}[type_.split("::")[1]]  # SetWebACL: API Gateway's side
+        typed = typed_arns_of(type_, logical_id, props, stack, siblings[stack])
         for action in sorted(handler_permissions(type_)):
-            if not action.startswith(f"{service}:") or not_needed(action):
+            if not action.startswith(tuple(f"{s}:" for s in services)) or not_needed(action):
                 continue
-            targets = arns_of(type_, logical_id, props, stack) if has_resource_level_permission(action) else ["*"]
+            if not has_resource_level_permission(action):
+                targets = ["*"]
+            elif typed is not None:  # the resource's ARNs of the kinds the action names
+                targets = [arn for kind in iam_resource_types(action) for arn in typed.get(kind, [])]
+                assert targets, f"{type_}: no ARN of a kind {action} names ({iam_resource_types(action)})"
+            else:
+                targets = arns_of(type_, logical_id, props, stack)
             if type_ == "AWS::Lambda::LayerVersion":  # the layer itself for publishing, a version for the rest
                 targets = targets[:1] if action == "lambda:PublishLayerVersion" else targets[1:]
             elif action == "lambda:GetLayerVersion":  # a function reads the layer version it names

@@ -1,17 +1,15 @@
 """The local stack itself: outputs file, loopback binding, the gateway's own answers, worker
 processes, restart persistence, and the `up`/`down` commands."""
-import contextlib
 import json
 import os
 import re
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, Iterator, List, Set, Tuple
+from typing import Dict, List, Set
 
 import jwt
 import pytest
@@ -21,6 +19,7 @@ from deploy.local import cognito
 from deploy.local.processes import free_port
 from deploy.project import ROOT
 from tests.support.http import assert_error
+from tests.support.serving import serving, worker_pids
 from tests.support.stack import StackHandle, start_local_stack
 
 pytestmark = pytest.mark.integration
@@ -140,10 +139,6 @@ def _raw(base: str, request: str) -> requests.Response:
     return response
 
 
-def _worker_pids(output: str) -> Set[str]:
-    return {line.split("]")[0].split()[-1] for line in output.splitlines() if line.startswith("[gateway ")}
-
-
 def test_each_api_runs_several_worker_processes(stack: StackHandle, local_stack_only: None) -> None:
     """Concurrent requests are answered by more than one worker process. One round of quick 401s can
     all land on one worker (the stack is up once one worker answers; the others may still be loading
@@ -151,9 +146,9 @@ def test_each_api_runs_several_worker_processes(stack: StackHandle, local_stack_
     for app, url in (("users_app", f"{stack.users_url}/users"), ("orders_app", f"{stack.orders_url}/orders")):
         deadline = time.monotonic() + 20
         with ThreadPoolExecutor(8) as pool:
-            while len(_worker_pids(stack.server_output(app))) < 2 and time.monotonic() < deadline:
+            while len(worker_pids(stack.server_output(app))) < 2 and time.monotonic() < deadline:
                 list(pool.map(lambda _, url=url: requests.get(url, timeout=10), range(16)))
-        assert len(_worker_pids(stack.server_output(app))) >= 2, stack.server_output(app)[-2000:]
+        assert len(worker_pids(stack.server_output(app))) >= 2, stack.server_output(app)[-2000:]
 
 
 def test_a_stalled_client_pins_one_worker_not_the_api(stack: StackHandle, local_stack_only: None) -> None:
@@ -204,38 +199,6 @@ def slow(name):
     return {"pid": os.getpid(), "started": started, "name": name,
             "seen": app.current_request.uri_params["name"]}
 """
-
-
-@contextlib.contextmanager
-def serving(tmp_path: Path, name: str, source: str, workers: int) -> Iterator[Tuple[int, Path]]:
-    """Serve the one-file Chalice app `source` with the local server, its log file opened for
-    appending as the stack does, under PYTHONUNBUFFERED (where `print` is two writes: the hard case
-    for whole lines); yields its port and log file once the workers answer."""
-    project = tmp_path / name
-    (project / ".chalice").mkdir(parents=True)
-    (project / ".chalice" / "config.json").write_text(json.dumps(
-        {"version": "2.0", "app_name": name, "stages": {"local": {"api_gateway_stage": "api"}}}))
-    (project / "app.py").write_text(textwrap.dedent(source))
-    port = free_port()
-    log_path = tmp_path / f"{name}.log"
-    log = open(log_path, "ab")
-    server = subprocess.Popen([sys.executable, "-m", "deploy.local.server", str(project), "--port", str(port),
-                               "--workers", str(workers)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"http://127.0.0.1:{port}/nothing", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and server.poll() is None, log_path.read_text()
-                time.sleep(0.1)
-        yield port, log_path
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
 
 
 def test_workers_run_requests_in_parallel_one_each(tmp_path: Path) -> None:

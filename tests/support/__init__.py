@@ -12,6 +12,8 @@ idempotency     `failable_store`, `idempotency_key`
 storage         what the orders table holds (`stored_items`, `stored_orders`)
 concurrent      `Call` (a timed request), `fire`, `frozen`
 stack           `StackHandle`, `User`, `start_local_stack`, `start_special_stack`
+serving         `serving` (a one-file Chalice app behind the local API server), `worker_pids`
+narrow_app      a Chalice app whose authorizer allows only the route it was invoked for (the authorizer cache)
 fixtures        the shared fixtures (`stack`, `local_stack_only`): a plugin, registered in tests/conftest.py
 packaging       `Package`, `sam_transform`, `cfn_lint` for the deploy tests
 emf_runner, metric_catalog, metric_check   the metrics checks of tests/deploy/test_metrics.py

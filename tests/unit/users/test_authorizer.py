@@ -39,6 +39,23 @@ def test_regular_user_gets_only_their_own_record(authorizer: Any) -> None:
         assert sorted(allowed(result)) == sorted(f"{PREFIX}/{m}/users/user-1" for m in ("GET", "PUT", "DELETE"))
 
 
+def test_a_regular_users_policy_matches_every_route_they_may_call(authorizer: Any) -> None:
+    """API Gateway caches the policy per token and judges every later route against it, so whatever
+    route came first, the policy must match GET/PUT/DELETE on the user's own record and nothing
+    else, as the local gateway matches it (Chalice's ARNMatcher): else the cache turns an allowed
+    call into a 403, or a forbidden one into a 200."""
+    from chalice.local import ARNMatcher
+
+    own = [f"{PREFIX}/{method}/users/user-1" for method in ("GET", "PUT", "DELETE")]
+    others = [f"{PREFIX}/GET/users", f"{PREFIX}/POST/users", f"{PREFIX}/POST/users/user-1",
+              f"{PREFIX}/PATCH/users/user-1", f"{PREFIX}/GET/users/user-2", f"{PREFIX}/GET/users/user-10",
+              f"{PREFIX}/GET/users/user-1/x"]
+    for first in own + others:
+        resources = allowed(authorizer(tokens.id_token("user-1", ["readers"]), first))
+        assert [arn for arn in own if not ARNMatcher(arn).does_any_resource_match(resources)] == [], first
+        assert [arn for arn in others if ARNMatcher(arn).does_any_resource_match(resources)] == [], first
+
+
 def test_context_is_flat_strings(authorizer: Any) -> None:
     for token in (tokens.id_token("a-1", ["apiAdmins"]), tokens.id_token("b-2")):
         context = authorizer(token)["context"]

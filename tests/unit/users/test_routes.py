@@ -85,6 +85,35 @@ def test_ownership_matrix(client: Any, repo: Any, method: str, path: str, who: s
         assert repo.items == before  # nothing written by a refused request
 
 
+class CountingVerifier:
+    """The test verifier, counting the tokens it verified (one per authorizer invocation)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.calls = inner, 0
+
+    def verify(self, token: Optional[str]) -> Any:
+        self.calls += 1
+        return self.inner.verify(token)
+
+
+@pytest.mark.parametrize("first", ROUTES, ids=lambda route: f"first {route[0]} {route[1]}")
+@pytest.mark.parametrize("who", ["admin", "owner", "other"])
+def test_the_cached_policy_answers_every_route_whatever_came_first(client: Any, mod: Any, repo: Any, clock: Any,
+                                                                    test_verifier: Any, first: Any, who: str) -> None:
+    """The strict gateway caches a token's policy as API Gateway does (DESIGN.md §5c) and judges the
+    token's later requests against it: whichever route a caller asks for first, every route still
+    answers as the matrix says, and the authorizer ran once."""
+    counting = CountingVerifier(test_verifier)
+    mod.app.root.install(mod.app.compose(repo=repo, clock=clock, verifier=counting))
+    token = token_of(WHO[who])
+    for method, path in [first, *ROUTES]:
+        seed(repo, OWNER, "Owner")
+        body = {"name": "Changed"} if method in ("POST", "PUT") else None
+        r = call(client, method, path.replace("{id}", OWNER), body, who=token)
+        assert r.status_code == EXPECTED[(method, path)][who], (first, method, path, r.body)
+    assert counting.calls == 1
+
+
 def test_view_rechecks_ownership_even_if_the_gateway_let_it_through(mod: Any, repo: Any) -> None:
     """Defense in depth: the service refuses another user's record whatever the policy said."""
     svc = mod.service.UsersService(repo)
