@@ -79,5 +79,6 @@ def install() -> None:
         client_init(self, *args, **kwargs)
         self.id = client_id(self.user_pool_id, self.extended_config.get("ClientName") or "", _issued)
 
-    models.CognitoIdpUserPool.__init__ = init_pool
-    models.CognitoIdpUserPoolClient.__init__ = init_client
+    patched: Any = models  # a patch of moto's classes, not their declared types
+    patched.CognitoIdpUserPool.__init__ = init_pool
+    patched.CognitoIdpUserPoolClient.__init__ = init_client

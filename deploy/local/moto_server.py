@@ -151,7 +151,8 @@ def install_recording_policy() -> None:
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
         return serve(turns, request, lambda: original(self, *args, **kwargs))
 
-    utils.convert_to_flask_response.__call__ = call
+    patched: Any = utils  # a patch of moto's class, not its declared type
+    patched.convert_to_flask_response.__call__ = call
 
 
 def main(argv: Optional[List[str]] = None) -> None:
