@@ -38,9 +38,9 @@ def serving(tmp_path: Path, name: str, source: str, workers: int,
         deadline = time.monotonic() + 30
         while True:
             try:
-                requests.get(f"http://127.0.0.1:{port}/nothing", timeout=2)
+                requests.get(f"http://127.0.0.1:{port}/nothing", timeout=(2, 10))
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a worker still loading
                 assert time.monotonic() < deadline and server.poll() is None, log_path.read_text()
                 time.sleep(0.1)
         yield port, log_path
