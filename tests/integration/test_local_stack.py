@@ -330,8 +330,22 @@ def test_up_and_down_commands(tmp_path: Path) -> None:
                               capture_output=True, text=True, timeout=60)
     assert down.returncode == 0, down.stderr
     assert not outputs_file.exists()
-    for pid in pids:
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    assert all(_gone(pid) for pid in pids), [pid for pid in pids if not _gone(pid)]
+
+
+def _gone(pid: int, wait: float = 5.0) -> bool:
+    """Whether `pid` has ended (gone, or a zombie), given `wait` seconds: `down` returns once no PID runs
+    its command line any more, and a process still freeing its memory has an empty one for a moment."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if "zombie" in Path(f"/proc/{pid}/status").read_text():
+                return True
+        except OSError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
 
 
 def test_busy_port_is_one_clear_line(tmp_path: Path) -> None:
