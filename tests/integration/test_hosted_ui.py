@@ -154,6 +154,12 @@ def test_code_flow_with_pkce_and_state_through_the_docs_callback(auth: str, stac
     assert call(stack.orders_url, "GET", "/orders", who=answer.json()["id_token"]).status_code == 200
 
 
+def test_no_id_token_unless_openid_was_asked_for(auth: str, stack: StackHandle, person: User) -> None:
+    query = authorize_query(stack, scope="email")
+    answer = exchange(auth, stack, code_from(sign_in(auth, query, person))["code"])
+    assert answer.status_code == 200 and "id_token" not in answer.json() and "access_token" in answer.json()
+
+
 def test_refresh_grant_gives_new_tokens_without_a_refresh_token(auth: str, stack: StackHandle, person: User) -> None:
     tokens = logged_in(auth, stack, person)
     answer = token(auth, grant_type="refresh_token", client_id=stack.client_id, refresh_token=tokens["refresh_token"])
