@@ -244,6 +244,7 @@ class Stack:
         for app in cfg.apps:
             self._spawn(app, [sys.executable, "-m", "deploy.local.server", app,
                               "--port", str(cfg.ports[app]), "--workers", str(cfg.workers),
+                              "--auth-port", str(cfg.ports["auth"]),
                               *(["--reload"] if cfg.autoreload else [])],
                         env=self.app_env, console=cfg.apps_to_console)
         if cfg.autoreload and cfg.apps:
