@@ -79,5 +79,5 @@ def install() -> None:
         client_init(self, *args, **kwargs)
         self.id = client_id(self.user_pool_id, self.extended_config.get("ClientName") or "", _issued)
 
-    models.CognitoIdpUserPool.__init__ = init_pool
-    models.CognitoIdpUserPoolClient.__init__ = init_client
+    models.CognitoIdpUserPool.__init__ = init_pool  # type: ignore[method-assign]
+    models.CognitoIdpUserPoolClient.__init__ = init_client  # type: ignore[method-assign]

@@ -151,7 +151,7 @@ def install_recording_policy() -> None:
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
         return serve(turns, request, lambda: original(self, *args, **kwargs))
 
-    utils.convert_to_flask_response.__call__ = call
+    utils.convert_to_flask_response.__call__ = call  # type: ignore[method-assign]
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -6,7 +6,10 @@
 
 Ports (environment variables, defaults): LOCAL_DYNAMODB_PORT=8000, LOCAL_COGNITO_PORT=9229 (moto: Cognito,
 CloudFormation, Secrets Manager), LOCAL_USERS_PORT=3001, LOCAL_ORDERS_PORT=3002, LOCAL_AUTH_PORT=9230 (the
-hosted login page's; configuration only for now: CognitoLoginURL names it, nothing listens on it yet).
+hosted login page, deploy/local/hosted_ui.py: CognitoLoginURL opens it at http://localhost:9230/login; it
+also serves /oauth2/authorize, /oauth2/token, /oauth2/userInfo and /logout over moto's Cognito, and every
+start registers the callback URLs it accepts on the local app client). LOCAL_AUTH_CODE_TTL_S (default 300)
+is how long its authorization codes live.
 LOCAL_WORKERS (default 2) worker processes per API.
 LOCAL_AUTORELOAD=0|1 (default 1 for `run`, 0 for `up`): a saved change under users_app/, orders_app/
 or chalicelib_shared/ restarts the affected API's workers (deploy/local/watch.py).
@@ -49,14 +52,14 @@ PORTS = {  # component -> (environment variable, default port)
     "cognito": ("LOCAL_COGNITO_PORT", 9229),
     USERS.dir: ("LOCAL_USERS_PORT", 3001),
     ORDERS.dir: ("LOCAL_ORDERS_PORT", 3002),
-    "auth": ("LOCAL_AUTH_PORT", 9230),  # the hosted login page (CognitoLoginURL); not started yet
+    "auth": ("LOCAL_AUTH_PORT", 9230),  # the hosted login page (CognitoLoginURL, deploy/local/hosted_ui.py)
 }
 MARKERS = {  # what a component's command line contains (checked before `down` signals a PID)
     "dynamodb": "LoopbackDynamoDB", "cognito": "deploy.local.moto_server",
     USERS.dir: "deploy.local.server", ORDERS.dir: "deploy.local.server",
-    "reloader": "deploy.local.watch",
+    "reloader": "deploy.local.watch", "auth": "deploy.local.hosted_ui",
 }
-STOP_ORDER = ("reloader", *APP_DIRS, "cognito", "dynamodb")  # nothing restarts an API while it stops
+STOP_ORDER = ("reloader", *APP_DIRS, "auth", "cognito", "dynamodb")  # nothing restarts an API while it stops
 START_TIMEOUT = 60.0
 
 
@@ -148,9 +151,11 @@ class Stack:
         pool = self._set_up_cognito()
         self.app_env = self._app_env(pool)
         self._start_apis()
+        self._start_login_page(pool)
         specs = self._create_tables()  # while the apps load
         self.outputs = self._outputs(pool, specs)
         self._publish_stacks()
+        self._wait("auth", self.endpoint("auth") + "/error")
         for app in self.config.apps:
             self._wait(app, self.endpoint(app) + "/")
         if self.config.write_state:
@@ -167,7 +172,7 @@ class Stack:
             dynamodb_lib_dir()
         except ProcessError as exc:
             raise StackError(str(exc)) from None
-        for name in ["dynamodb", "cognito", *cfg.apps]:
+        for name in ["dynamodb", "cognito", "auth", *cfg.apps]:
             if port_in_use(cfg.ports[name]):
                 env = PORTS[name][0]
                 raise StackError(f"port {cfg.ports[name]} ({name}) is already in use: stop what uses it "
@@ -203,8 +208,9 @@ class Stack:
 
     def _set_up_cognito(self) -> Any:
         """The user pool, app client, admin group and admin user (a persistent stack first replays
-        its recording, so a restart keeps them and their ids); returns the cognito.Pool."""
-        from deploy.local import cognito
+        its recording, so a restart keeps them and their ids), and the app client's OAuth settings for
+        the login page (deploy/local/hosted_ui.py; not recorded, redone every start); returns the cognito.Pool."""
+        from deploy.local import cognito, hosted_ui
 
         idp_url = self.endpoint("cognito")
         admin_group = stage_env(USERS).get("ADMIN_GROUP_NAME", "apiAdmins")
@@ -213,6 +219,8 @@ class Stack:
                 cognito.restore(idp_url, self.recording_file)
             idp = cognito.idp_client(idp_url)
             pool = cognito.ensure_pool(idp, admin_group)
+            hosted_ui.register_client(idp, pool.pool_id, pool.client_id, hosted_ui.callback_urls(
+                [self.config.ports[app] for app in APP_DIRS if app in self.config.ports]))
             cognito.ensure_user(idp, pool.pool_id, cognito.ADMIN_EMAIL, cognito.ADMIN_PASSWORD, [admin_group])
         except Exception as exc:  # noqa: BLE001 - one line, with where to look
             raise StackError(f"setting up Cognito failed ({type(exc).__name__}: {exc}); "
@@ -249,6 +257,12 @@ class Stack:
                         env=self.app_env, console=cfg.apps_to_console)
         if cfg.autoreload and cfg.apps:
             self._spawn_reloader()
+
+    def _start_login_page(self, pool: Any) -> None:
+        """The hosted login page over moto's Cognito (not waited for here). It gets the apps' environment
+        (moto's endpoint, region, dummy credentials, and extra_app_env such as LOCAL_AUTH_CODE_TTL_S)."""
+        self._spawn("auth", [sys.executable, "-m", "deploy.local.hosted_ui", "--port", str(self.config.ports["auth"]),
+                             "--idp-url", self.endpoint("cognito"), "--pool-id", pool.pool_id], env=self.app_env)
 
     def _create_tables(self) -> List[Any]:
         """The tables the merge templates define, created if missing; returns their specs."""
@@ -445,6 +459,7 @@ def banner(stack: Stack) -> str:
         f"  DynamoDB    {out['DynamoDBEndpointUrl']}   moto (Cognito, CloudFormation, Secrets Manager) "
         f"{out['CognitoEndpointUrl']}",
         f"  user pool   {out['users']['UserPool']}   app client {out['users']['UserPoolClient']}",
+        f"  login page  {out['users']['CognitoLoginURL']}",
         f"  admin user  {ADMIN_EMAIL}   password {ADMIN_PASSWORD}   (group {out['users']['UserPoolAdminGroupName']})",
         f"  outputs     {rel}/outputs.json   logs {rel}/logs/",
         *(["  reload      on save under users_app/, orders_app/, chalicelib_shared/   (LOCAL_AUTORELOAD=0: off)"]

@@ -135,7 +135,7 @@ class StackHandle:
 def start_local_stack(state_dir: Path, persistent: bool = False, apps: Sequence[str] = APPS, workers: int = 2,
                       app_env: Optional[Dict[str, str]] = None) -> Stack:
     """A stack on free ports with its state (and app logs) under `state_dir`; caller stops it."""
-    ports = {name: free_port() for name in ("dynamodb", "cognito", *APPS, "auth")}  # auth: reserved, not served
+    ports = {name: free_port() for name in ("dynamodb", "cognito", *APPS, "auth")}  # auth: the login page
     stack = Stack(StackConfig(state_dir=state_dir, ports=ports, persistent=persistent, workers=workers,
                               apps=apps, detach=False, apps_to_console=False, write_state=False,
                               extra_app_env=dict(app_env or {})))

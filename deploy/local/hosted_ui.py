@@ -1,0 +1,626 @@
+"""The local stack's hosted login page: Cognito's hosted UI and OAuth 2.0 endpoints over moto's Cognito.
+
+    python -m deploy.local.hosted_ui --port 9230 --idp-url http://127.0.0.1:9229 --pool-id us-east-1_...
+
+moto has no hosted UI, so a browser client (the stack's `CognitoLoginURL`, the docs pages' "Authorize")
+could not log in against `make dev`. This server, the stack's `auth` component (LOCAL_AUTH_PORT, bound
+to 127.0.0.1, named http://localhost:PORT as Cognito allows plain http callbacks only for localhost), is
+a thin layer over the running moto server: it reads the app client from moto (DescribeUserPoolClient),
+logs the user in with moto (InitiateAuth USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH, GetUser), and hands
+out moto's own tokens, so they carry the pool's issuer and verify with the keys the APIs use.
+
+    GET  /login, /oauth2/authorize   the sign-in form (authorize redirects to login, as Cognito does)
+    POST /login                      302 to redirect_uri?code=...&state=... (a one-time code)
+    POST /oauth2/token               authorization_code (with PKCE) and refresh_token grants
+    GET|POST /oauth2/userInfo        the user's attributes for an access token from /oauth2/token
+    GET  /logout                     302 to a registered logout_uri (or back to /login)
+    GET  /error                      the error page (unknown client, unregistered redirect_uri)
+
+Checked as Cognito checks: client_id must name an app client of the pool that allows the code flow;
+redirect_uri must be one of its CallbackURLs exactly (else the error page, never a redirect there);
+scopes must be among its AllowedOAuthScopes; PKCE only with code_challenge_method=S256 (Cognito supports
+no other method). A code is random, single use (any redemption consumes it), bound to its client,
+redirect_uri and challenge, and expires after 5 minutes (LOCAL_AUTH_CODE_TTL_S); codes live in this
+process's memory only. Token errors are Cognito's JSON (`{"error": "invalid_grant"}`, 400); the token
+and userInfo endpoints answer CORS preflights, as Cognito's do (a docs page on another port exchanges
+the code from the browser).
+
+What differs from Cognito: no sign-up, password reset, MFA or federated IdPs; no remembered session
+(every authorize shows the form, so /logout only redirects); the access token is moto's, whose `scope`
+claim is `aws.cognito.signin.user.admin`, not the scopes asked for.
+
+`register_client` gives the local app client (never a deployed one) the OAuth settings the deployed
+client has, plus the docs pages' callback (`docs_redirect_url`); the stack calls it on every start.
+"""
+import argparse
+import base64
+import hashlib
+import html
+import json
+import os
+import secrets
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+CODE_TTL_S = 300.0         # Cognito: an authorization code is valid for 5 minutes
+MAX_BODY_BYTES = 64 * 1024
+OAUTH_FLOWS = ["code"]
+OAUTH_SCOPES = ["email", "openid", "profile"]
+IDENTITY_PROVIDERS = ["COGNITO"]
+WORKSHOP_CALLBACK = "http://localhost"  # the deployed client's only callback (deploy/aws/users/template.json)
+BAD_LOGIN = "Incorrect username or password."
+INVALID_TOKEN = "Access token is expired, disabled, or deleted, or the user has globally signed out."  # noqa: S105 - a message
+TOKEN_HEADERS = "Authorization, Content-Type"  # noqa: S105 - header names
+
+
+# -- the local app client's URLs -------------------------------------------------------------------
+def base_url(port: int) -> str:
+    return f"http://localhost:{port}"
+
+
+def docs_redirect_url(api_port: int) -> str:
+    """Swagger UI's OAuth redirect page of the docs served by the API on `api_port` (registered on the
+    local app client as a callback and a sign-out URL)."""
+    return f"{base_url(api_port)}/docs/oauth2-redirect.html"
+
+
+def callback_urls(api_ports: Sequence[int]) -> List[str]:
+    return [WORKSHOP_CALLBACK, *(docs_redirect_url(port) for port in api_ports)]
+
+
+def register_client(idp: Any, pool_id: str, client_id: str, urls: Sequence[str]) -> None:
+    """Give the local app client the deployed client's OAuth settings with `urls` as its callback and
+    sign-out URLs. Sent as ephemeral (not recorded, deploy/local/moto_server.py): every start redoes it
+    with that start's ports. UpdateUserPoolClient resets what it is not given (in AWS; moto merges), so
+    the client's other settings are passed on as they are."""
+    from deploy.local.moto_server import EPHEMERAL_HEADER
+
+    current = idp.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
+    kept = {key: current[key] for key in (
+        "ClientName", "RefreshTokenValidity", "AccessTokenValidity", "IdTokenValidity", "TokenValidityUnits",
+        "ReadAttributes", "WriteAttributes", "ExplicitAuthFlows", "PreventUserExistenceErrors",
+        "EnableTokenRevocation", "AuthSessionValidity") if key in current}
+
+    def mark_ephemeral(request: Any, **_: Any) -> None:
+        request.headers[EPHEMERAL_HEADER] = "1"
+
+    event = "before-sign.cognito-identity-provider.UpdateUserPoolClient"
+    idp.meta.events.register(event, mark_ephemeral)
+    try:
+        idp.update_user_pool_client(
+            UserPoolId=pool_id, ClientId=client_id, **kept,
+            AllowedOAuthFlows=OAUTH_FLOWS, AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthScopes=OAUTH_SCOPES,
+            SupportedIdentityProviders=IDENTITY_PROVIDERS, CallbackURLs=list(urls), LogoutURLs=list(urls))
+    finally:
+        idp.meta.events.unregister(event, mark_ephemeral)
+
+
+# -- pure parts: errors, PKCE, the code store ------------------------------------------------------
+class OAuthError(Exception):
+    """An OAuth error code (`invalid_grant`, ...) with an optional description."""
+
+    def __init__(self, error: str, description: str = "") -> None:
+        super().__init__(f"{error}: {description}" if description else error)
+        self.error, self.description = error, description
+
+    def body(self) -> Dict[str, str]:
+        return {"error": self.error, **({"error_description": self.description} if self.description else {})}
+
+
+def s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def pkce_matches(challenge: Optional[str], method: Optional[str], verifier: Optional[str]) -> bool:
+    """Whether `verifier` answers the code's challenge (no challenge: any verifier, or none, will do)."""
+    if not challenge:
+        return True
+    if not verifier or method != "S256":
+        return False
+    return secrets.compare_digest(s256(verifier), challenge)
+
+
+@dataclass
+class Grant:
+    """What a code stands for: the client, redirect_uri and PKCE challenge it was issued for, and the
+    tokens moto issued at the login."""
+
+    client_id: str
+    redirect_uri: str
+    tokens: Mapping[str, Any]
+    code_challenge: Optional[str] = None
+    code_challenge_method: Optional[str] = None
+    expires: float = field(default=0.0)
+
+
+class CodeStore:
+    """One-time authorization codes in memory: random, single use, expiring after `ttl` seconds."""
+
+    def __init__(self, ttl: float = CODE_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self.clock = ttl, clock
+        self._grants: Dict[str, Grant] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, grant: Grant) -> str:
+        code = secrets.token_urlsafe(32)
+        with self._lock:
+            now = self.clock()
+            for old in [c for c, g in self._grants.items() if g.expires <= now]:
+                del self._grants[old]
+            grant.expires = now + self.ttl
+            self._grants[code] = grant
+        return code
+
+    def redeem(self, code: str, client_id: str, redirect_uri: str, verifier: Optional[str]) -> Grant:
+        """The grant for `code`, which is consumed whatever the outcome; OAuthError invalid_grant when it
+        is unknown, used, expired, or was issued for another client, redirect_uri or challenge."""
+        with self._lock:
+            grant = self._grants.pop(code, None)
+        if grant is None or grant.expires <= self.clock():
+            raise OAuthError("invalid_grant")
+        if grant.client_id != client_id or grant.redirect_uri != redirect_uri:
+            raise OAuthError("invalid_grant")
+        if not pkce_matches(grant.code_challenge, grant.code_challenge_method, verifier):
+            raise OAuthError("invalid_grant")
+        return grant
+
+
+# -- the authorize request -------------------------------------------------------------------------
+class ErrorPage(Exception):
+    """An authorize or logout request that cannot go back to the client: shown on /error."""
+
+    def __init__(self, error: str, description: str = "") -> None:
+        super().__init__(error)
+        self.error, self.description = error, description
+
+
+@dataclass(frozen=True)
+class Authorize:
+    client_id: str
+    redirect_uri: str
+    state: Optional[str]
+    scopes: Tuple[str, ...]
+    code_challenge: Optional[str]
+    code_challenge_method: Optional[str]
+
+
+def with_query(url: str, params: Mapping[str, Optional[str]]) -> str:
+    query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
+def check_authorize(params: Mapping[str, str], client: Optional[Mapping[str, Any]]) -> Authorize:
+    """Validate an authorize/login request against the app client (None: no such client). ErrorPage for
+    a bad client_id or redirect_uri (never redirected to); OAuthError for the rest, which Cognito reports
+    to the (registered) redirect_uri as `?error=...&state=...`."""
+    client_id = params.get("client_id", "")
+    if not client_id or client is None:
+        raise ErrorPage("invalid_request", "Client does not exist" if client_id else "client_id is required")
+    redirect_uri = params.get("redirect_uri", "")
+    if redirect_uri not in client.get("CallbackURLs", []):
+        raise ErrorPage("redirect_mismatch")
+    response_type = params.get("response_type", "")
+    if response_type not in ("code", "token"):
+        raise OAuthError("unsupported_response_type")
+    if response_type not in client.get("AllowedOAuthFlows", []) or not client.get("AllowedOAuthFlowsUserPoolClient"):
+        raise OAuthError("unauthorized_client")
+    allowed = client.get("AllowedOAuthScopes", [])
+    scopes = tuple(params["scope"].split()) if params.get("scope", "").strip() else tuple(allowed)
+    if any(scope not in allowed for scope in scopes):
+        raise OAuthError("invalid_scope")
+    challenge, method = params.get("code_challenge") or None, params.get("code_challenge_method") or None
+    if (challenge is None) != (method is None):
+        raise OAuthError("invalid_request", "code_challenge and code_challenge_method go together")
+    if method is not None and method != "S256":
+        raise OAuthError("invalid_request", "code_challenge_method must be S256")
+    return Authorize(client_id, redirect_uri, params.get("state"), scopes, challenge, method)
+
+
+# -- pages -----------------------------------------------------------------------------------------
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:sans-serif;max-width:22rem;margin:4rem auto;color:#222}}
+label,input,button{{display:block;width:100%;box-sizing:border-box;margin:.3rem 0}}
+input,button{{padding:.5rem;font-size:1rem}} .error{{color:#b00020}} small{{color:#666}}</style>
+</head><body>{body}</body></html>
+"""
+
+
+def login_page(query: str, message: str = "", username: str = "") -> str:
+    error = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
+    action = html.escape("/login?" + query, quote=True)
+    return PAGE.format(title="Sign in", body=f"""<h1>Sign in</h1>{error}
+<form method="post" action="{action}">
+<label for="username">Username</label>
+<input id="username" name="username" type="text" autocomplete="username" value="{html.escape(username, quote=True)}"
+ required autofocus>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit" name="signInSubmitButton">Sign in</button>
+</form><p><small>Local stack login page (moto's Cognito; no sign-up, MFA or federated sign-in).</small></p>""")
+
+
+def error_page(error: str, description: str) -> str:
+    detail = html.escape(error + (f": {description}" if description else ""))
+    return PAGE.format(title="Error", body=f"""<h1>An error was encountered with the requested page.</h1>
+<p class="error" role="alert">{detail}</p>""")
+
+
+# -- moto ------------------------------------------------------------------------------------------
+class Cognito:
+    """The calls to moto's Cognito this server makes."""
+
+    def __init__(self, idp: Any, pool_id: str) -> None:
+        self.idp, self.pool_id = idp, pool_id
+
+    def client(self, client_id: str) -> Optional[Dict[str, Any]]:
+        if not client_id:
+            return None
+        try:
+            answer = self.idp.describe_user_pool_client(UserPoolId=self.pool_id, ClientId=client_id)
+            return dict(answer["UserPoolClient"])
+        except self.idp.exceptions.ResourceNotFoundException:
+            return None
+        except self.idp.exceptions.InvalidParameterException:
+            return None
+
+    def login(self, client_id: str, username: str, password: str) -> Dict[str, Any]:
+        """moto's AuthenticationResult, or OAuthError("access_denied", message to show)."""
+        exc = self.idp.exceptions
+        try:
+            answer = self.idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                            AuthParameters={"USERNAME": username, "PASSWORD": password})
+        except (exc.NotAuthorizedException, exc.UserNotFoundException, exc.InvalidParameterException):
+            raise OAuthError("access_denied", BAD_LOGIN) from None
+        except exc.UserNotConfirmedException:
+            raise OAuthError("access_denied", "User is not confirmed.") from None
+        except exc.PasswordResetRequiredException:
+            raise OAuthError("access_denied", "Password reset required for the user.") from None
+        if "AuthenticationResult" not in answer:
+            raise OAuthError("access_denied", f"This account needs {answer.get('ChallengeName', 'a challenge')}, "
+                                              "which the local login page does not support.")
+        return dict(answer["AuthenticationResult"])
+
+    def refresh(self, client_id: str, refresh_token: str) -> Dict[str, Any]:
+        exc = self.idp.exceptions
+        try:
+            answer = self.idp.initiate_auth(ClientId=client_id, AuthFlow="REFRESH_TOKEN_AUTH",
+                                            AuthParameters={"REFRESH_TOKEN": refresh_token})
+        except (exc.NotAuthorizedException, exc.UserNotFoundException, exc.InvalidParameterException):
+            raise OAuthError("invalid_grant") from None
+        return dict(answer["AuthenticationResult"])
+
+    def user_info(self, access_token: str) -> Optional[Dict[str, Any]]:
+        exc = self.idp.exceptions
+        try:
+            user = self.idp.get_user(AccessToken=access_token)
+        except (exc.NotAuthorizedException, exc.UserNotFoundException, exc.InvalidParameterException):
+            return None
+        info: Dict[str, Any] = {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}
+        info["username"] = user["Username"]
+        return info
+
+
+# -- the server ------------------------------------------------------------------------------------
+class HostedUI:
+    """The endpoints' logic (HTTP-free): answers are (status, headers, body)."""
+
+    def __init__(self, cognito: Cognito, codes: CodeStore) -> None:
+        self.cognito, self.codes = cognito, codes
+        self._issued: Dict[str, float] = {}  # access tokens this server handed out -> their expiry
+        self._lock = threading.Lock()
+
+    def _remember(self, tokens: Mapping[str, Any]) -> None:
+        with self._lock:
+            now = time.time()
+            for old in [t for t, exp in self._issued.items() if exp <= now]:
+                del self._issued[old]
+            self._issued[tokens["AccessToken"]] = now + float(tokens.get("ExpiresIn", 3600))
+
+    def _was_issued(self, access_token: str) -> bool:
+        with self._lock:
+            return self._issued.get(access_token, 0.0) > time.time()
+
+    def authorize(self, params: Mapping[str, str]) -> Authorize:
+        return check_authorize(params, self.cognito.client(params.get("client_id", "")))
+
+    def login(self, request: Authorize, username: str, password: str) -> str:
+        """The Location of the redirect back to the client with a fresh code."""
+        if not username or not password:
+            raise OAuthError("access_denied", BAD_LOGIN)
+        tokens = self.cognito.login(request.client_id, username, password)
+        code = self.codes.issue(Grant(request.client_id, request.redirect_uri, tokens,
+                                      request.code_challenge, request.code_challenge_method))
+        return with_query(request.redirect_uri, {"code": code, "state": request.state})
+
+    def token(self, form: Mapping[str, str], basic_client: Optional[str]) -> Dict[str, Any]:
+        grant_type = form.get("grant_type", "")
+        if not grant_type:
+            raise OAuthError("invalid_request")
+        client_id = basic_client or form.get("client_id", "")
+        if not client_id:
+            raise OAuthError("invalid_request")
+        if basic_client and form.get("client_id") and form["client_id"] != basic_client:
+            raise OAuthError("invalid_request")
+        client = self.cognito.client(client_id)
+        if client is None:
+            raise OAuthError("invalid_client")
+        if grant_type not in ("authorization_code", "refresh_token", "client_credentials"):
+            raise OAuthError("unsupported_grant_type")
+        if grant_type == "client_credentials":
+            raise OAuthError("unauthorized_client")
+        if grant_type == "refresh_token":
+            if not form.get("refresh_token"):
+                raise OAuthError("invalid_request")
+            tokens = self.cognito.refresh(client_id, form["refresh_token"])
+            self._remember(tokens)
+            return token_answer(tokens, refresh=False)
+        if not form.get("code") or not form.get("redirect_uri"):
+            raise OAuthError("invalid_request")
+        grant = self.codes.redeem(form["code"], client_id, form["redirect_uri"], form.get("code_verifier"))
+        self._remember(grant.tokens)
+        return token_answer(grant.tokens, refresh=True)
+
+    def user_info(self, authorization: str) -> Optional[Dict[str, Any]]:
+        """The attributes, or None for a token this server did not issue or moto does not accept."""
+        token = authorization[len("Bearer "):].strip()
+        if not self._was_issued(token):
+            return None
+        return self.cognito.user_info(token)
+
+    def logout(self, params: Mapping[str, str]) -> str:
+        """The Location to send the browser to; ErrorPage for an unknown client or unregistered URL."""
+        client = self.cognito.client(params.get("client_id", ""))
+        if client is None:
+            raise ErrorPage("invalid_request", "Client does not exist" if params.get("client_id")
+                            else "client_id is required")
+        logout_uri = params.get("logout_uri")
+        if logout_uri and logout_uri in client.get("LogoutURLs", []):
+            return logout_uri
+        if not params.get("redirect_uri"):  # Cognito's answer to an unregistered logout_uri, too
+            raise ErrorPage("invalid_request", "Required String parameter 'redirect_uri' is not present")
+        check_authorize(params, client)  # ErrorPage, or OAuthError reported back to the redirect_uri
+        return "/login?" + urllib.parse.urlencode(params)
+
+
+def token_answer(tokens: Mapping[str, Any], refresh: bool) -> Dict[str, Any]:
+    answer = {"id_token": tokens["IdToken"], "access_token": tokens["AccessToken"],
+              "expires_in": int(tokens.get("ExpiresIn", 3600)), "token_type": "Bearer"}
+    if refresh and tokens.get("RefreshToken"):
+        answer["refresh_token"] = tokens["RefreshToken"]
+    return answer
+
+
+def basic_client_id(header: str) -> Optional[str]:
+    """The client id of an `Authorization: Basic` header ("" when it cannot be read), None without one."""
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        return base64.b64decode(header[6:].strip(), validate=True).decode().split(":", 1)[0]
+    except (ValueError, UnicodeDecodeError):
+        return ""
+
+
+class Handler(BaseHTTPRequestHandler):
+    ui: HostedUI  # set by serve()
+    server_version = "local-hosted-ui"
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+    timeout = 10.0
+
+    # -- plumbing ----------------------------------------------------------------------------------
+    def _send(self, status: int, body: bytes, content_type: str, headers: Optional[Mapping[str, str]] = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.close_connection = True
+
+    def _json(self, status: int, data: Any, headers: Optional[Mapping[str, str]] = None) -> None:
+        self._send(status, json.dumps(data).encode(), "application/json;charset=UTF-8",
+                   {**self._cors(), **(headers or {})})
+
+    def _html(self, status: int, page: str, headers: Optional[Mapping[str, str]] = None) -> None:
+        self._send(status, page.encode(), "text/html;charset=UTF-8",
+                   {"X-Frame-Options": "DENY",
+                   # no form-action: browsers apply it to the redirect after the form, to the client's URL
+                   "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'", **(headers or {})})
+
+    def _redirect(self, location: str) -> None:
+        self._send(302, b"", "text/plain", {"Location": location})
+
+    def _error_page(self, error: ErrorPage) -> None:
+        self._redirect(with_query("/error", {"error": error.error, "error_description": error.description or None}))
+
+    def _cors(self) -> Dict[str, str]:
+        """CORS for the token and userInfo endpoints, which browser apps on any origin call."""
+        if self._path() not in ("/oauth2/token", "/oauth2/userInfo"):
+            return {}
+        origin = self.headers.get("Origin")
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+
+    def _path(self) -> str:
+        return urllib.parse.urlsplit(self.path).path
+
+    def _query(self) -> Dict[str, str]:
+        return {k: v[0] for k, v in urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).items()}
+
+    def _form(self) -> Optional[Dict[str, str]]:
+        """The url-encoded body (None when it is not one, or too large)."""
+        length = self.headers.get("Content-Length", "0")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            return None
+        if not self.headers.get("Content-Type", "").lower().startswith("application/x-www-form-urlencoded"):
+            self.rfile.read(int(length))
+            return None
+        raw = self.rfile.read(int(length)).decode("utf-8", "replace")
+        return {k: v[0] for k, v in urllib.parse.parse_qs(raw, keep_blank_values=True).items()}
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        path = self._path() if hasattr(self, "path") else "-"  # never the query: it holds codes
+        status = args[1] if len(args) > 1 else ""
+        sys.stderr.write(f"{self.log_date_time_string()} {self.command or '-'} {path} {status}\n")
+
+    def _dispatch(self, routes: Mapping[str, Callable[[], None]]) -> None:
+        route = routes.get(self._path())
+        try:
+            if route is None:
+                known = self._path() in ("/login", "/oauth2/authorize", "/oauth2/token", "/oauth2/userInfo",
+                                         "/logout", "/error")
+                self._json(405 if known else 404, {"error": "invalid_request"})
+            else:
+                route()
+        except Exception:  # noqa: BLE001 - our bug or moto down: a 500 with the shape, the traceback to the log
+            traceback.print_exc()
+            self._json(500, {"error": "server_error"})
+
+    def do_GET(self) -> None:
+        self._dispatch({"/login": self._get_login, "/oauth2/authorize": self._get_authorize,
+                        "/oauth2/userInfo": self._user_info, "/logout": self._logout, "/error": self._get_error,
+                        "/": lambda: self._redirect("/login")})
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_POST(self) -> None:
+        self._dispatch({"/login": self._post_login, "/oauth2/token": self._token, "/oauth2/userInfo": self._user_info})
+
+    def do_OPTIONS(self) -> None:
+        self._dispatch({"/oauth2/token": lambda: self._preflight("POST, OPTIONS"),
+                        "/oauth2/userInfo": lambda: self._preflight("GET, POST, OPTIONS")})
+
+    # -- endpoints ---------------------------------------------------------------------------------
+    def _preflight(self, methods: str) -> None:
+        asked = self.headers.get("Access-Control-Request-Headers")
+        self._send(204, b"", "text/plain", {**self._cors(), "Access-Control-Allow-Methods": methods,
+                                            "Access-Control-Allow-Headers": asked or TOKEN_HEADERS,
+                                            "Access-Control-Max-Age": "600"})
+
+    def _checked(self, params: Mapping[str, str]) -> Optional[Authorize]:
+        """The authorize request, or None once the error was answered (error page or redirect back)."""
+        try:
+            return self.ui.authorize(params)
+        except ErrorPage as exc:
+            self._error_page(exc)
+        except OAuthError as exc:
+            self._redirect(with_query(params["redirect_uri"], {**exc.body(), "state": params.get("state")}))
+        return None
+
+    def _get_authorize(self) -> None:
+        params = self._query()
+        if self._checked(params) is not None:
+            self._redirect("/login?" + urllib.parse.urlencode(params))
+
+    def _get_login(self) -> None:
+        if self._checked(self._query()) is not None:
+            self._html(200, login_page(urllib.parse.urlsplit(self.path).query))
+
+    def _post_login(self) -> None:
+        params, form = self._query(), self._form()
+        request = self._checked(params)
+        if request is None:
+            return
+        form = form or {}
+        username = form.get("username", "").strip()
+        try:
+            location = self.ui.login(request, username, form.get("password", ""))
+        except OAuthError as exc:
+            self._html(400, login_page(urllib.parse.urlsplit(self.path).query, exc.description, username))
+            return
+        self._redirect(location)
+
+    def _token(self) -> None:
+        form = self._form()
+        try:
+            if form is None:
+                raise OAuthError("invalid_request")
+            basic = basic_client_id(self.headers.get("Authorization", ""))
+            if basic == "":
+                raise OAuthError("invalid_client")
+            answer = self.ui.token(form, basic)
+        except OAuthError as exc:
+            self._json(400, exc.body())
+            return
+        self._json(200, answer, {"Pragma": "no-cache"})
+
+    def _user_info(self) -> None:
+        authorization = self.headers.get("Authorization", "")
+        if not authorization.startswith("Bearer ") or not authorization[7:].strip():
+            self._json(400, {"error": "invalid_request"},
+                       {"WWW-Authenticate": 'error="invalid_request", error_description="Bad OAuth2 request '
+                                            'at UserInfo Endpoint"'})
+            return
+        info = self.ui.user_info(authorization)
+        if info is None:
+            self._json(401, {"error": "invalid_token", "error_description": INVALID_TOKEN},
+                       {"WWW-Authenticate": f'error="invalid_token", error_description="{INVALID_TOKEN}"'})
+            return
+        self._json(200, info)
+
+    def _logout(self) -> None:
+        params = self._query()
+        try:
+            self._redirect(self.ui.logout(params))
+        except ErrorPage as exc:
+            self._error_page(exc)
+        except OAuthError as exc:
+            self._redirect(with_query(params["redirect_uri"], {**exc.body(), "state": params.get("state")}))
+
+    def _get_error(self) -> None:
+        params = self._query()
+        self._html(400, error_page(params.get("error", "invalid_request"), params.get("error_description", "")))
+
+
+def code_ttl() -> float:
+    """LOCAL_AUTH_CODE_TTL_S (seconds, default Cognito's 300): tests shorten it to see a code expire."""
+    value = os.environ.get("LOCAL_AUTH_CODE_TTL_S", "").strip()
+    try:
+        ttl = float(value) if value else CODE_TTL_S
+    except ValueError:
+        ttl = -1.0
+    if not ttl > 0:
+        raise SystemExit(f"LOCAL_AUTH_CODE_TTL_S={value!r}: set it to a number of seconds above 0")
+    return ttl
+
+
+def make_server(port: int, idp_url: str, pool_id: str, ttl: float = CODE_TTL_S) -> ThreadingHTTPServer:
+    from deploy.local import cognito
+
+    handler = type("BoundHandler", (Handler,), {"ui": HostedUI(Cognito(cognito.idp_client(idp_url), pool_id),
+                                                               CodeStore(ttl))})
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    return server
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description="The local stack's hosted login page (over moto's Cognito).")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--idp-url", required=True, help="the moto server, e.g. http://127.0.0.1:9229")
+    parser.add_argument("--pool-id", required=True)
+    args = parser.parse_args(argv)
+    server = make_server(args.port, args.idp_url, args.pool_id, code_ttl())
+    print(f"hosted login page on {base_url(args.port)} (moto {args.idp_url}, pool {args.pool_id})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
