@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
+from deploy.local.hosted_ui import docs_redirect_url
 from deploy.project import ROOT
 
 DIST = ROOT / "deploy" / "local" / "node_modules" / "swagger-ui-dist"
@@ -55,11 +56,6 @@ def auth_origin(auth_port: int) -> str:
 
 def docs_origin(api_port: int) -> str:
     return f"http://localhost:{api_port}"
-
-
-def redirect_url(api_port: int) -> str:
-    """The docs' OAuth2 callback for the API on `api_port` (registered on the local app client)."""
-    return f"{docs_origin(api_port)}/docs/oauth2-redirect.html"
 
 
 def served_document(document: Dict[str, Any], auth_port: int) -> Dict[str, Any]:
@@ -108,7 +104,7 @@ def page(title: str) -> bytes:
 def initializer(api_port: int, client_id: str) -> bytes:
     settings = {"url": "/docs/openapi.json", "dom_id": "#swagger-ui", "deepLinking": True,
                 "validatorUrl": None,  # Swagger UI's default would send the document to validator.swagger.io
-                "oauth2RedirectUrl": redirect_url(api_port)}
+                "oauth2RedirectUrl": docs_redirect_url(api_port)}  # the callback the login page registers
     oauth = {"clientId": client_id, "usePkceWithAuthorizationCodeGrant": True, "scopes": list(SCOPES)}
     return (f"window.ui = SwaggerUIBundle({json.dumps(settings)});\n"
             f"window.ui.initOAuth({json.dumps(oauth)});\n").encode()

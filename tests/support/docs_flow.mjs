@@ -1,7 +1,7 @@
 // The orders API docs in a real browser: headless Chromium (the system's, no browser download) driven by
 // playwright-core from deploy/local/node_modules. Run by tests/integration/test_docs_browser.py:
 //
-//   node tests/browser/docs_flow.mjs '<json config>'
+//   node tests/support/docs_flow.mjs '<json config>'
 //
 // config: {chromium, docsUrl, authUrl, clientId, username, password, orderId, screenshotDir, steps}
 // (steps: "page" = load, screenshot and try the API without a token; "full" = also log in through the
@@ -17,6 +17,9 @@ const { chromium } = require("playwright-core");
 
 const config = JSON.parse(process.argv[2]);
 const STEP_TIMEOUT = 15000;
+// Swagger UI's OAuth2 buttons in the Authorize dialog (both have the class `authorize`; their labels differ)
+const AUTHORIZE = '.auth-btn-wrapper button[aria-label="Apply given OAuth2 credentials"]';
+const LOGOUT = '.auth-btn-wrapper button[aria-label="Remove authorization"]';
 const result = { ok: false, steps: [], foreignRequests: [], pageErrors: [] };
 let current = "start";
 
@@ -42,6 +45,7 @@ async function execute(page, operationId, method, path, body) {
   const response = await answer;
   const shown = op.locator(".live-responses-table .response .response-col_status").first();
   await shown.waitFor({ timeout: STEP_TIMEOUT });
+  await op.locator(".live-responses-table").first().screenshot({ path: `${config.screenshotDir}/${operationId}-response.png` });
   let json = null;
   try { json = await response.json(); } catch { /* not JSON: left null */ }
   const headers = await response.request().allHeaders();
@@ -63,20 +67,21 @@ async function closeAuthorize(dialog) {
 
 async function logIn(page, context) {
   const dialog = await openAuthorize(page);
+  await dialog.screenshot({ path: `${config.screenshotDir}/authorize-dialog.png` });
   result.clientIdShown = await dialog.locator("input#client_id, input[id^='client_id']").first().inputValue();
   const token = page.waitForResponse((r) => r.url().startsWith(`${config.authUrl}/oauth2/token`), { timeout: 60000 });
   const [popup] = await Promise.all([
     context.waitForEvent("page", { timeout: STEP_TIMEOUT }),
-    dialog.locator(".auth-btn-wrapper button.authorize").click(),
+    dialog.locator(AUTHORIZE).click(),
   ]);
   step("login page");
   await popup.waitForLoadState("domcontentloaded");
   result.loginPageUrl = popup.url();
   check(popup.url().startsWith(`${config.authUrl}/`), `the Authorize popup opened ${popup.url()}, not the local login page`);
-  await popup.locator(config.usernameSelector).fill(config.username);
-  await popup.locator(config.passwordSelector).fill(config.password);
+  await popup.locator("input[name=username]").fill(config.username);
+  await popup.locator("input[name=password]").fill(config.password);
   const closed = popup.waitForEvent("close", { timeout: STEP_TIMEOUT });
-  await popup.locator(config.submitSelector).click();
+  await popup.locator("form button[type=submit]").click();
   await closed;  // oauth2-redirect.html handed the code to the opener and closed the popup
   step("token exchange");
   const tokenResponse = await token;
@@ -85,16 +90,17 @@ async function logIn(page, context) {
   check(typeof tokens.id_token === "string", "the token response has no id_token");
   result.tokenRequest = Object.fromEntries(new URLSearchParams(tokenResponse.request().postData() ?? ""));
   delete result.tokenRequest.code;
-  await dialog.locator(".auth-btn-wrapper button.logout").waitFor({ timeout: STEP_TIMEOUT });
+  await dialog.locator(LOGOUT).waitFor({ timeout: STEP_TIMEOUT });
   result.authorizedText = (await dialog.locator(".auth-container").first().innerText()).slice(0, 400);
+  await dialog.screenshot({ path: `${config.screenshotDir}/authorized-dialog.png` });
   await closeAuthorize(dialog);
   return tokens;
 }
 
 async function logOut(page) {
   const dialog = await openAuthorize(page);
-  await dialog.locator(".auth-btn-wrapper button.logout").click();
-  await dialog.locator(".auth-btn-wrapper button.authorize").waitFor({ timeout: STEP_TIMEOUT });
+  await dialog.locator(LOGOUT).click();
+  await dialog.locator(AUTHORIZE).waitFor({ timeout: STEP_TIMEOUT });
   await closeAuthorize(dialog);
 }
 
@@ -139,12 +145,12 @@ async function main() {
 
       step("logout");
       await logOut(page);
-      const hosted = await context.newPage();
-      const logoutUri = `${new URL(config.docsUrl).origin}/docs`;
-      const bye = await hosted.goto(`${config.authUrl}/logout?client_id=${encodeURIComponent(config.clientId)}` +
-                                    `&logout_uri=${encodeURIComponent(logoutUri)}`);
-      result.hostedLogout = { status: bye.status(), landedOn: hosted.url() };
-      await hosted.close();
+      // The login page's /logout (the docs' redirect page is a registered sign-out URL): asked with the
+      // browser's own cookies, its redirect not followed (that page only works inside Swagger UI's popup).
+      const logoutUri = `${new URL(config.docsUrl).origin}/docs/oauth2-redirect.html`;
+      const bye = await context.request.get(`${config.authUrl}/logout?client_id=${encodeURIComponent(config.clientId)}` +
+                                            `&logout_uri=${encodeURIComponent(logoutUri)}`, { maxRedirects: 0 });
+      result.hostedLogout = { status: bye.status(), location: bye.headers()["location"] ?? null, logoutUri };
     }
 
     step("list orders without a token");
