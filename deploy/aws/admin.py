@@ -5,9 +5,9 @@
 
 STAGE=local (the default of `make admin`) reads .local/outputs.json (or LOCAL_STATE_DIR's, as `make dev` and
 deploy.local.token do: pool, client, group and the Cognito emulator's endpoint) of the running
-`make up`/`make dev` stack, and talks to that endpoint whatever AWS_ENDPOINT_URL says; a deployed stage reads the users stack's
-outputs from CloudFormation. Running it again for the same e-mail sets a new password and keeps the user.
-Prints the password and the command that turns it into an ID token.
+`make up`/`make dev` stack, and talks to that endpoint whatever AWS_ENDPOINT_URL says; a deployed stage
+reads the users stack's outputs from CloudFormation. Running it again for the same e-mail sets a new
+password and keeps the user. Prints the password and the command that turns it into an ID token.
 """
 import argparse
 import json
@@ -116,7 +116,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--stage", default="local", choices=("local", "dev", "prod"))
     parser.add_argument("--password", default=os.environ.get("ADMIN_PASSWORD") or None,
                         help="default: a random one (printed)")
-    parser.add_argument("--outputs", type=Path, help="STAGE=local: the outputs file (default: .local/outputs.json, or LOCAL_STATE_DIR's)")
+    parser.add_argument("--outputs", type=Path,
+                        help="STAGE=local: the outputs file (default: .local/outputs.json, or LOCAL_STATE_DIR's)")
     parser.add_argument("--region", default=default_region())
     parser.add_argument("--prefix", default=os.environ.get("STACK_PREFIX") or DEFAULT_PREFIX)
     args = parser.parse_args(argv)

@@ -18,12 +18,12 @@ out moto's own tokens, so they carry the pool's issuer and verify with the keys 
 
 Checked as Cognito checks: client_id must name an app client of the pool that allows the code flow;
 redirect_uri must be one of its CallbackURLs exactly (else the error page, never a redirect there);
-scopes must be among its AllowedOAuthScopes; PKCE only with code_challenge_method=S256 (Cognito supports
-no other method). A code is random, single use (any redemption consumes it), bound to its client,
-redirect_uri and challenge, and expires after 5 minutes (LOCAL_AUTH_CODE_TTL_S); codes live in this
-process's memory only. Token errors are Cognito's JSON (`{"error": "invalid_grant"}`, 400); the token
-and userInfo endpoints answer CORS preflights, as Cognito's do (a docs page on another port exchanges
-the code from the browser).
+scopes must be among its AllowedOAuthScopes (none asked: all of them; no `openid`: no ID token); PKCE
+only with code_challenge_method=S256 (Cognito supports no other method). A code is random, single use
+(any redemption consumes it), bound to its client, redirect_uri and challenge, and expires after 5
+minutes (LOCAL_AUTH_CODE_TTL_S); codes live in this process's memory only. Token errors are Cognito's
+JSON (`{"error": "invalid_grant"}`, 400); the token and userInfo endpoints answer CORS preflights, as
+Cognito's do (a docs page on another port exchanges the code from the browser).
 
 What differs from Cognito: no sign-up, password reset, MFA or federated IdPs; no remembered session
 (every authorize shows the form, so /logout only redirects); the access token is moto's, whose `scope`
@@ -136,6 +136,7 @@ class Grant:
     tokens: Mapping[str, Any]
     code_challenge: Optional[str] = None
     code_challenge_method: Optional[str] = None
+    scopes: Tuple[str, ...] = ("openid",)
     expires: float = field(default=0.0)
 
 
@@ -337,7 +338,7 @@ class HostedUI:
             raise OAuthError("access_denied", BAD_LOGIN)
         tokens = self.cognito.login(request.client_id, username, password)
         code = self.codes.issue(Grant(request.client_id, request.redirect_uri, tokens,
-                                      request.code_challenge, request.code_challenge_method))
+                                      request.code_challenge, request.code_challenge_method, request.scopes))
         return with_query(request.redirect_uri, {"code": code, "state": request.state})
 
     def token(self, form: Mapping[str, str], basic_client: Optional[str]) -> Dict[str, Any]:
@@ -366,7 +367,7 @@ class HostedUI:
             raise OAuthError("invalid_request")
         grant = self.codes.redeem(form["code"], client_id, form["redirect_uri"], form.get("code_verifier"))
         self._remember(grant.tokens)
-        return token_answer(grant.tokens, refresh=True)
+        return token_answer(grant.tokens, refresh=True, id_token="openid" in grant.scopes)
 
     def user_info(self, authorization: str) -> Optional[Dict[str, Any]]:
         """The attributes, or None for a token this server did not issue or moto does not accept."""
@@ -390,9 +391,13 @@ class HostedUI:
         return "/login?" + urllib.parse.urlencode(params)
 
 
-def token_answer(tokens: Mapping[str, Any], refresh: bool) -> Dict[str, Any]:
-    answer = {"id_token": tokens["IdToken"], "access_token": tokens["AccessToken"],
-              "expires_in": int(tokens.get("ExpiresIn", 3600)), "token_type": "Bearer"}
+def token_answer(tokens: Mapping[str, Any], refresh: bool, id_token: bool = True) -> Dict[str, Any]:
+    """The token endpoint's JSON. As in Cognito, a code grant gives an ID token only when the authorize
+    request's scopes included `openid` (Swagger UI's `x-tokenName: id_token` needs it asked for)."""
+    answer: Dict[str, Any] = {"access_token": tokens["AccessToken"],
+                              "expires_in": int(tokens.get("ExpiresIn", 3600)), "token_type": "Bearer"}
+    if id_token:
+        answer["id_token"] = tokens["IdToken"]
     if refresh and tokens.get("RefreshToken"):
         answer["refresh_token"] = tokens["RefreshToken"]
     return answer

@@ -506,7 +506,7 @@ def cmd_run() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        print("Starting DynamoDB Local, Cognito (moto) and both APIs ...", flush=True)
+        print("Starting DynamoDB Local, Cognito (moto), the login page and both APIs ...", flush=True)
         started = time.monotonic()
         stack.start()
         print(banner(stack), flush=True)

@@ -10,13 +10,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Set
+from urllib.parse import urlsplit
 
 import jwt
 import pytest
 import requests
 
-from deploy.local import cognito
+from deploy.local import cognito, hosted_ui
 from deploy.local.processes import free_port
+from deploy.project import APP_DIRS as APPS
 from deploy.project import ROOT
 from tests.support.http import assert_error
 from tests.support.serving import serving, worker_pids
@@ -88,11 +90,12 @@ LOOPBACK = {"0100007F",                                 # 127.0.0.1
             "00000000000000000000000001000000"}         # ::1
 
 
-@pytest.mark.parametrize("component", ["DynamoDBEndpointUrl", "CognitoEndpointUrl", "users", "orders"])
+@pytest.mark.parametrize("component", ["DynamoDBEndpointUrl", "CognitoEndpointUrl", "users", "orders", "login"])
 def test_every_component_listens_on_loopback_only(stack: StackHandle, local_stack_only: None,
                                                   component: str) -> None:
-    url = {"users": stack.users_url, "orders": stack.orders_url}.get(component) or stack.outputs[component]
-    port = int(url.rsplit(":", 1)[1])
+    url = {"users": stack.users_url, "orders": stack.orders_url,
+           "login": stack.outputs["users"]["CognitoLoginURL"]}.get(component) or stack.outputs[component]
+    port = urlsplit(url).port
     addresses = _listening_addresses(port)
     assert addresses, f"nothing listens on {port}"
     assert addresses <= LOOPBACK, f"{component} listens on {addresses}"
@@ -281,6 +284,11 @@ def test_restart_keeps_cognito_users_and_data(tmp_path: Path) -> None:
         assert newcomer.sub != user.sub
         admin = cognito.login(handle.idp, handle.client_id, cognito.ADMIN_EMAIL, cognito.ADMIN_PASSWORD)
         assert jwt.decode(admin["IdToken"], options={"verify_signature": False})["cognito:groups"] == ["apiAdmins"]
+        # The login page's callbacks are registered again, for this start's ports (hosted_ui.register_client).
+        client = handle.idp.describe_user_pool_client(UserPoolId=handle.pool_id,
+                                                      ClientId=handle.client_id)["UserPoolClient"]
+        assert client["CallbackURLs"] == hosted_ui.callback_urls([second.config.ports[app] for app in APPS])
+        assert "ALLOW_USER_PASSWORD_AUTH" in client["ExplicitAuthFlows"]
     finally:
         second.stop()
 
@@ -289,7 +297,8 @@ def test_up_and_down_commands(tmp_path: Path) -> None:
     """`make up` / `make down` as scripts use them: outputs.json while running, nothing left after."""
     env = {**os.environ, "LOCAL_STATE_DIR": str(tmp_path / "state"),
            "LOCAL_DYNAMODB_PORT": str(free_port()), "LOCAL_COGNITO_PORT": str(free_port()),
-           "LOCAL_USERS_PORT": str(free_port()), "LOCAL_ORDERS_PORT": str(free_port())}
+           "LOCAL_USERS_PORT": str(free_port()), "LOCAL_ORDERS_PORT": str(free_port()),
+           "LOCAL_AUTH_PORT": str(free_port())}
     outputs_file = tmp_path / "state" / "outputs.json"
     up = subprocess.run([sys.executable, "-m", "deploy.local.stack", "up"], cwd=ROOT, env=env,
                         capture_output=True, text=True, timeout=120)
@@ -309,7 +318,9 @@ def test_up_and_down_commands(tmp_path: Path) -> None:
         claims = jwt.decode(token.stdout.strip(), options={"verify_signature": False})
         assert claims["email"] == cognito.ADMIN_EMAIL and claims["cognito:groups"] == ["apiAdmins"]
         assert claims["iss"].endswith("/" + outputs["users"]["UserPool"]), "a token from another stack"
-        pids = [p["pid"] for p in json.loads((tmp_path / "state" / "stack.json").read_text())["processes"].values()]
+        processes = json.loads((tmp_path / "state" / "stack.json").read_text())["processes"]
+        assert processes["auth"]["marker"] == "deploy.local.hosted_ui"  # `down` stops the login page too
+        pids = [p["pid"] for p in processes.values()]
         again = subprocess.run([sys.executable, "-m", "deploy.local.stack", "up"], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=60)
         assert again.returncode != 0
@@ -319,8 +330,22 @@ def test_up_and_down_commands(tmp_path: Path) -> None:
                               capture_output=True, text=True, timeout=60)
     assert down.returncode == 0, down.stderr
     assert not outputs_file.exists()
-    for pid in pids:
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    assert all(_gone(pid) for pid in pids), [pid for pid in pids if not _gone(pid)]
+
+
+def _gone(pid: int, wait: float = 5.0) -> bool:
+    """Whether `pid` has ended (gone, or a zombie), given `wait` seconds: `down` returns once no PID runs
+    its command line any more, and a process still freeing its memory has an empty one for a moment."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if "zombie" in Path(f"/proc/{pid}/status").read_text():
+                return True
+        except OSError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
 
 
 def test_busy_port_is_one_clear_line(tmp_path: Path) -> None:
