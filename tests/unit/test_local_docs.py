@@ -11,6 +11,7 @@ from openapi_spec_validator import validate  # moto[server]'s dependency, pinned
 
 from deploy.local import docs
 from deploy.local.hosted_ui import callback_urls
+from deploy.local.stack import Stack, StackConfig, docs_lines
 from deploy.project import APP_DIRS, ROOT
 
 API_PORT, AUTH_PORT = 3002, 9230
@@ -152,3 +153,10 @@ def test_deployed_apps_have_no_docs(app_name: str) -> None:
     assert sources
     assert [str(p) for p in sources if re.search(r"swagger|/docs\b|deploy\.local", p.read_text())] == []
     assert not any(path.startswith("/docs") for path in committed(app_name)["paths"])
+
+
+def test_banner_names_both_docs_pages_on_localhost() -> None:
+    ports = {"dynamodb": 1, "cognito": 2, "users_app": 3001, "orders_app": 3002, "auth": 9230}
+    lines = docs_lines(Stack(StackConfig(ports=ports)))
+    assert [line.split()[:3] for line in lines] == [["users", "docs", "http://localhost:3001/docs"],
+                                                    ["orders", "docs", "http://localhost:3002/docs"]]
