@@ -38,8 +38,11 @@ def missing() -> Optional[str]:
 def docs_flow(config: Dict[str, Any], timeout: float = 120) -> Dict[str, Any]:
     """Run the docs flow with `config` (see docs_flow.mjs) and return its result document; a run that
     printed no document returns {"ok": False, "error": <what it printed>}."""
-    run = subprocess.run(["node", str(SCRIPT), json.dumps({"chromium": chromium(), **config})],
-                         capture_output=True, text=True, timeout=timeout, check=False, cwd=ROOT)
+    try:
+        run = subprocess.run(["node", str(SCRIPT), json.dumps({"chromium": chromium(), **config})],
+                             capture_output=True, text=True, timeout=timeout, check=False, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"the browser run did not finish within {timeout:.0f}s"}
     lines = run.stdout.strip().splitlines()
     try:
         result: Dict[str, Any] = json.loads(lines[-1])
