@@ -1,7 +1,8 @@
 """The orders API docs in headless Chromium: the page loads from the API's own origin with nothing from
 elsewhere, "Authorize" logs in through the local login page (authorization code + PKCE, the popup
 closing through the docs' redirect page), "Try it out" creates an order with the ID token, and after
-Swagger UI's logout (and the login page's /logout) "Try it out" sends no token and gets a 401.
+Swagger UI's logout (and the login page's /logout) "Try it out" sends no token and gets a 401. The
+users docs page renders its routes from its own origin too.
 
 Needs Debian's `chromium` (.ci/run installs it) and playwright-core (`make deps`); skipped, saying
 which is missing, only where neither can be had. Screenshots go to a temporary directory (the path is
@@ -52,3 +53,21 @@ def test_docs_page_logs_in_creates_an_order_and_logs_out(stack: StackHandle, loc
     after = result["listWithoutToken"]
     assert (after["status"], after["shownStatus"], after["authorization"]) == (401, "401", None), after
     assert Path(result["screenshot"]).stat().st_size > 10_000
+
+
+def test_users_docs_page_renders_from_its_own_origin(stack: StackHandle, local_stack_only: None,
+                                                     tmp_path: Path) -> None:
+    why = browser.missing()
+    if why:
+        pytest.skip(why)
+    auth = urlsplit(stack.outputs["users"]["CognitoLoginURL"])
+    result = browser.docs_flow({
+        "docsUrl": f"http://localhost:{urlsplit(stack.users_url).port}/docs", "authUrl": f"{auth.scheme}://{auth.netloc}",
+        "screenshotDir": str(tmp_path), "steps": "page", "list": {"operationId": "list_users", "path": "/users"}})
+    assert result["ok"], f"{result.get('error')}: {json.dumps(result, indent=1)}"
+    assert result["foreignRequests"] == [] and result["pageErrors"] == []
+    assert result["title"] == "Users API (local) - API docs"
+    assert [op.split(" ", 2)[:2] for op in result["operations"]] == [
+        ["GET", "/users"], ["POST", "/users"], ["DELETE", "/users/{userid}"], ["GET", "/users/{userid}"],
+        ["PUT", "/users/{userid}"]]
+    assert (result["listWithoutToken"]["status"], result["listWithoutToken"]["authorization"]) == (401, None)
