@@ -26,10 +26,9 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 from deploy.local.hosted_ui import docs_redirect_url
-from deploy.project import ROOT
+from deploy.project import APP_DIRS, ROOT
 
 DIST = ROOT / "deploy" / "local" / "node_modules" / "swagger-ui-dist"
-APPS = ("users_app", "orders_app")  # the apps deploy/codegen/openapi.py describes
 SCHEME = "CognitoLogin"
 SCOPES = ("openid", "email", "profile")
 ASSETS = {  # the files of swagger-ui-dist the page uses, and their types; anything else is a 404
@@ -134,7 +133,7 @@ class DocsPages:
     def for_app(cls, app_name: str, api_port: int, auth_port: int, client_id: str) -> Optional["DocsPages"]:
         """Docs for users_app / orders_app (built in this process, where the app is imported); None for
         any other app (a test's own), which has no generated document."""
-        if app_name not in APPS:
+        if app_name not in APP_DIRS:  # the apps deploy/codegen/openapi.py describes
             return None
 
         def build() -> Dict[str, Any]:
