@@ -27,8 +27,9 @@ $(VENV)/.installed: requirements-dev.txt users_app/requirements.txt orders_app/r
 	@touch $@
 
 $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
-	@command -v npm >/dev/null || { echo "npm is required for DynamoDB Local: install Node.js/npm and retry"; exit 1; }
-	@cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@command -v npm >/dev/null || { echo "npm is required for DynamoDB Local and Swagger UI: install Node.js/npm and retry"; exit 1; }
+	@# --ignore-scripts: no package needs one; swagger-ui-dist's @scarf/scarf would report the install over the network
+	@cd $(NODE_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 CHECKOV_VENV := .venv-checkov

@@ -40,6 +40,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from deploy.local.authcache import SharedAuthCache
+from deploy.local.docs import DocsPages, is_docs_path
 from deploy.local.processes import die_with_parent
 from deploy.project import ROOT
 
@@ -48,6 +49,7 @@ MAX_BODY_BYTES = 1024 * 1024
 DRAIN_LIMIT = 8 * 1024 * 1024   # an oversized body up to this size is read and dropped before the 413
 SOCKET_TIMEOUT = 5.0
 PARENT_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}  # handled by the parent (stop, reload)
+DEFAULT_AUTH_PORT = 9230        # the local login page's port (LOCAL_AUTH_PORT), named by the API docs
 LOAD_FAILED = 3                 # worker exit code: the app could not be loaded (no point respawning)
 ACCEPT_WAIT = 0.2               # how often an idle worker looks at its stop flag
 REAP_WAIT = 0.1                 # how often the parent looks for exited workers and a reload request
@@ -71,6 +73,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = SOCKET_TIMEOUT
     gateway: Any = None  # set per worker
+    docs: Optional[DocsPages] = None  # the app's API docs (/docs), set per worker
     raw_requestline: bytes  # set by BaseHTTPRequestHandler (typeshed does not say so)
     server_version = "strict-local-gateway"
     sys_version = ""
@@ -175,6 +178,10 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self.send_error(408, "Timed out reading the request body")
             return
         if body is None:
+            return
+        if self.docs is not None and is_docs_path(self.path):  # the local stack's own pages, before the app
+            status, docs_headers, payload = self.docs.respond(self.command, self.path, dict(self.headers))
+            self._write(status, docs_headers, payload)
             return
         response = self.gateway.handle_request(method=self.command, path=self.path,
                                                headers=dict(self.headers), body=body or None)
@@ -295,7 +302,7 @@ def _handle(handler_cls: Any, shim: _ServerShim, conn: socket.socket, address: A
 
 
 def worker(app_name: str, sock: socket.socket, reload: bool = False, report: bool = True,
-           auth_cache: Optional[SharedAuthCache] = None) -> None:
+           auth_cache: Optional[SharedAuthCache] = None, auth_port: int = DEFAULT_AUTH_PORT) -> None:
     """Never returns: load the app, then accept and handle one request at a time. SIGTERM (stop, or
     a reload retiring this worker) lets the request in progress finish, then the worker exits."""
     state = {"stop": False}
@@ -311,8 +318,10 @@ def worker(app_name: str, sock: socket.socket, reload: bool = False, report: boo
     if os.getppid() == 1:
         os._exit(0)
     gateway = _load(app_name, reload, report, auth_cache)
-    handler_cls = type("Handler", (GatewayHandler,), {"gateway": gateway})
     shim = _ServerShim(sock.getsockname())
+    docs = None if isinstance(gateway, LoadFailed) else \
+        DocsPages.for_app(app_name, shim.server_port, auth_port, os.environ.get("APP_CLIENT_ID", ""))
+    handler_cls = type("Handler", (GatewayHandler,), {"gateway": gateway, "docs": docs})
     while not state["stop"]:
         accepted = _accept(sock, state)
         if accepted is not None:
@@ -346,8 +355,9 @@ class Workers:
     """The server's worker processes: started, respawned when one dies, replaced on reload."""
 
     def __init__(self, app_name: str, sock: socket.socket, count: int, reload: bool,
-                 auth_cache: Optional[SharedAuthCache] = None) -> None:
+                 auth_cache: Optional[SharedAuthCache] = None, auth_port: int = DEFAULT_AUTH_PORT) -> None:
         self.app_name, self.sock, self.count, self.reload = app_name, sock, count, reload
+        self.auth_port = auth_port
         self.auth_cache = auth_cache  # shared by every worker, of every generation
         self.current: Set[int] = set()   # serving the latest code
         self.retiring: Set[int] = set()  # told to stop after their request in progress
@@ -356,7 +366,7 @@ class Workers:
         with signals_blocked():
             pid = os.fork()
             if pid == 0:
-                worker(self.app_name, self.sock, self.reload, report, self.auth_cache)
+                worker(self.app_name, self.sock, self.reload, report, self.auth_cache, self.auth_port)
             self.current.add(pid)
 
     def start(self) -> None:
@@ -441,7 +451,8 @@ def supervise(pool: Workers, flags: Dict[str, bool]) -> int:
             return LOAD_FAILED
 
 
-def serve(app_name: str, host: str, port: int, workers: int, reload: bool = False) -> int:
+def serve(app_name: str, host: str, port: int, workers: int, reload: bool = False,
+          auth_port: int = DEFAULT_AUTH_PORT) -> int:
     """Run `workers` workers until SIGTERM/SIGINT. SIGHUP replaces them (autoreload). Without
     `reload`, a worker that cannot load the app stops the server (exit LOAD_FAILED)."""
     try:
@@ -451,7 +462,7 @@ def serve(app_name: str, host: str, port: int, workers: int, reload: bool = Fals
               f"free the port or choose another one", file=sys.stderr)
         return 2
     cache_dir = tempfile.mkdtemp(prefix="strict-gateway-authcache-")  # 0700: only we can read it
-    pool = Workers(app_name, sock, workers, reload, SharedAuthCache.create(cache_dir))
+    pool = Workers(app_name, sock, workers, reload, SharedAuthCache.create(cache_dir), auth_port)
     flags = {"stopping": False, "reload": False}
 
     class Stop(Exception):
@@ -508,12 +519,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--reload", action="store_true",
                         help="autoreload: a worker that cannot load the app answers JSON 502s instead of "
                              "stopping the server (SIGHUP replaces the workers either way)")
+    parser.add_argument("--auth-port", type=int, default=int(os.environ.get("LOCAL_AUTH_PORT", DEFAULT_AUTH_PORT)),
+                        help="the local login page's port, for the API docs' Authorize (default: LOCAL_AUTH_PORT or "
+                             f"{DEFAULT_AUTH_PORT})")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     sys.path.insert(0, str(ROOT))
     whole_lines()
-    return serve(args.app, args.host, args.port, args.workers, args.reload)
+    return serve(args.app, args.host, args.port, args.workers, args.reload, args.auth_port)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ CloudFormation, Secrets Manager), LOCAL_USERS_PORT=3001, LOCAL_ORDERS_PORT=3002,
 hosted login page, deploy/local/hosted_ui.py: CognitoLoginURL opens it at http://localhost:9230/login; it
 also serves /oauth2/authorize, /oauth2/token, /oauth2/userInfo and /logout over moto's Cognito, and every
 start registers the callback URLs it accepts on the local app client). LOCAL_AUTH_CODE_TTL_S (default 300)
-is how long its authorization codes live.
+is how long its authorization codes live. Each API also serves its interactive docs at
+http://localhost:<its port>/docs (Swagger UI, deploy/local/docs.py; the banner names them).
 LOCAL_WORKERS (default 2) worker processes per API.
 LOCAL_AUTORELOAD=0|1 (default 1 for `run`, 0 for `up`): a saved change under users_app/, orders_app/
 or chalicelib_shared/ restarts the affected API's workers (deploy/local/watch.py).
@@ -252,6 +253,7 @@ class Stack:
         for app in cfg.apps:
             self._spawn(app, [sys.executable, "-m", "deploy.local.server", app,
                               "--port", str(cfg.ports[app]), "--workers", str(cfg.workers),
+                              "--auth-port", str(cfg.ports["auth"]),
                               *(["--reload"] if cfg.autoreload else [])],
                         env=self.app_env, console=cfg.apps_to_console)
         if cfg.autoreload and cfg.apps:
@@ -459,6 +461,7 @@ def banner(stack: Stack) -> str:
         f"{out['CognitoEndpointUrl']}",
         f"  user pool   {out['users']['UserPool']}   app client {out['users']['UserPoolClient']}",
         f"  login page  {out['users']['CognitoLoginURL']}",
+        *docs_lines(stack),
         f"  admin user  {ADMIN_EMAIL}   password {ADMIN_PASSWORD}   (group {out['users']['UserPoolAdminGroupName']})",
         f"  outputs     {rel}/outputs.json   logs {rel}/logs/",
         *(["  reload      on save under users_app/, orders_app/, chalicelib_shared/   (LOCAL_AUTORELOAD=0: off)"]
@@ -471,6 +474,18 @@ def banner(stack: Stack) -> str:
         "The AWS CLI and boto3 (the workshop's commands and tests) reach this stage with:",
         *(f"  {line}" for line in export_lines(out)),
     ])
+
+
+def docs_lines(stack: Stack) -> List[str]:
+    """Where each API's docs page is (deploy/local/docs.py): on localhost, as the login page requires."""
+    from deploy.local.docs import docs_origin
+
+    labels = {USERS.dir: "users docs ", ORDERS.dir: "orders docs"}
+    lines = [f"  {labels[app]} {docs_origin(stack.config.ports[app])}/docs"
+             for app in stack.config.apps if app in labels]
+    if lines:
+        lines[0] += "   (Swagger UI; Authorize logs in on the login page, Try it out calls the API)"
+    return lines
 
 
 def export_lines(outputs: Dict[str, Any]) -> List[str]:

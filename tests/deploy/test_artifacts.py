@@ -64,6 +64,8 @@ def test_every_module_is_precompiled_with_unchecked_hash(pkg: Package, artifact:
 # Test aids that once shipped: the tests keep them now (tests/support/idempotency.py's failable store,
 # seeding `repo.items`) and the local stack holds creates itself (deploy/local/create_delay.py).
 TEST_AIDS = ("fail_with", "put_raw", "LOCAL_CREATE_DELAY", "create_delay")
+# The API docs are the local gateway's (deploy/local/docs.py): no Swagger UI, no /docs in a Lambda app.
+LOCAL_ONLY = ("swagger", "oauth2-redirect", "deploy.local")
 
 
 def test_no_test_aid_ships(pkg: Package) -> None:
@@ -72,6 +74,17 @@ def test_no_test_aid_ships(pkg: Package) -> None:
     assert "app.py" in sources and any(n.startswith("chalicelib/") for n in sources)
     found = sorted((name, aid) for name, text in sources.items() for aid in TEST_AIDS if aid in text)
     assert found == []
+
+
+def test_no_api_docs_ship(pkg: Package) -> None:
+    """Neither the docs code nor Swagger UI's files (Chalice and Powertools mention Swagger themselves)."""
+    with zipfile.ZipFile(pkg.dir / "deployment.zip") as zf:
+        own = {n: zf.read(n).decode("utf-8") for n in zf.namelist()
+               if n == "app.py" or (n.startswith("chalicelib/") and n.endswith(".py"))}
+    assert sorted((name, word) for name, text in own.items() for word in LOCAL_ONLY if word in text) == []
+    shipped = [*names(pkg.dir / "deployment.zip"), *names(pkg.dir / "layer-deployment.zip")]
+    assert [n for n in shipped if n.rsplit("/", 1)[-1] in ("swagger-ui-bundle.js", "oauth2-redirect.html", "docs.py")] \
+        == []
 
 
 def test_layer_keeps_the_packages_the_apps_need(pkg: Package) -> None:

@@ -18,4 +18,6 @@ fixtures        the shared fixtures (`stack`, `local_stack_only`): a plugin, reg
 packaging       `Package`, `sam_transform`, `cfn_lint` for the deploy tests
 emf_runner, metric_catalog, metric_check   the metrics checks of tests/deploy/test_metrics.py
 emulated_account   `aws cloudformation deploy` against moto (run by test_emulated_account.py's `aws` wrapper)
+browser         `chromium`, `missing`, `docs_flow`: the API docs in headless Chromium (runs docs_flow.mjs,
+                playwright-core driving the system's Chromium through the orders docs page)
 """
