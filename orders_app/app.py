@@ -8,12 +8,11 @@ installed parts that the views read. Tests install their own:
 """
 import functools
 import logging
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, DynamoDBPersistenceLayer
 from chalice import Chalice, CognitoUserPoolAuthorizer, Response
 
-from chalicelib.orders import idempotency, models
+from chalicelib.orders import models
 from chalicelib.orders import settings as settings_module
 from chalicelib.orders.repository import DynamoOrdersRepository, OrdersRepository
 from chalicelib.orders.service import OrdersService
@@ -25,6 +24,9 @@ from chalicelib.shared.http import api_view, current_request, json_response, par
 from chalicelib.shared.observability import Observability
 from chalicelib.shared.ports import Clock, utc_now
 from chalicelib.shared.snapstart import after_restore, reseed_random
+
+if TYPE_CHECKING:  # Powertools' idempotency package is imported by the first create, not at init
+    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 
 allow_only_package("orders", local_reason="it does not verify Cognito tokens, so an unsigned or expired "
                                          "token reaches the routes as a logged-in user")
@@ -49,10 +51,11 @@ def ddb() -> Any:
 
 class Parts:
     """What the routes use, as `compose` put them together. The repository and the idempotency store
-    (both over the app's one DynamoDB client) and the service are built on first use."""
+    (both over the app's one DynamoDB client) and the service are built on first use; the service
+    asks for the idempotency store on its first create (reads never need Powertools' idempotency)."""
 
     def __init__(self, repo: Optional[OrdersRepository], clock: Clock,
-                 idempotency_store: Optional[BasePersistenceLayer]) -> None:
+                 idempotency_store: Optional["BasePersistenceLayer"]) -> None:
         self.clock = clock
         self._repo = repo
         self._idempotency_store = idempotency_store
@@ -62,25 +65,27 @@ class Parts:
         return DynamoOrdersRepository(ddb(), settings.orders_table) if self._repo is None else self._repo
 
     @functools.cached_property
-    def idempotency_store(self) -> BasePersistenceLayer:
+    def idempotency_store(self) -> "BasePersistenceLayer":
         if self._idempotency_store is not None:
             return self._idempotency_store
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
         return DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=ddb())
 
     @functools.cached_property
     def service(self) -> OrdersService:
         return OrdersService(self.repo, clock=self.clock, cancel_window_seconds=settings.cancel_window_seconds,
-                             metrics=observability.metrics, idempotency_store=self.idempotency_store,
-                             idempotency_config=idempotency.make_config(settings.idempotency_expiry_seconds))
+                             metrics=observability.metrics, idempotency_store=lambda: self.idempotency_store,
+                             idempotency_expiry_seconds=settings.idempotency_expiry_seconds)
 
     def build(self) -> "Parts":
-        """Build every part now (in the init phase rather than in the first request)."""
+        """Build the service and the repository now (in the init phase rather than in the first request)."""
         _ = self.service
         return self
 
 
 def compose(repo: Optional[OrdersRepository] = None, clock: Clock = utc_now,
-            idempotency_store: Optional[BasePersistenceLayer] = None) -> Parts:
+            idempotency_store: Optional["BasePersistenceLayer"] = None) -> Parts:
     """The parts over the given overrides; by default DynamoDB through the app's one client (orders
     and idempotency records) and the system clock."""
     return Parts(repo, clock, idempotency_store)

@@ -5,19 +5,24 @@ Lifecycle: PLACED -> ACKNOWLEDGED (admin) and PLACED -> CANCELED (owner, within 
 window). Edits only while PLACED. Every change is one conditional write; when it fails, the
 stored order that came back with the failure says why (404, or 400 with a specific code).
 """
+import functools
 from datetime import timedelta
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence
-
-from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Sequence, Union
 
 from chalicelib.shared.caller import Caller
 from chalicelib.shared.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.shared.pagination import decode_token, encode_token
 from chalicelib.shared.ports import NO_METRICS, Clock, MetricSink, utc_now
 
-from . import idempotency, models, render
+from . import models, render
 from .models import ACKNOWLEDGED, CANCELED, PLACED
 from .repository import OrdersRepository, UpdateOutcome
+
+if TYPE_CHECKING:  # at run time `.idempotency` (Powertools' idempotency package) comes with the first create
+    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig
+
+# The idempotency store, or a function that builds it when the first create needs it.
+IdempotencyStore = Union["BasePersistenceLayer", Callable[[], "BasePersistenceLayer"]]
 
 # The code for changing each server-owned field in an edit (see require_unchanged).
 CHANGED_CODES = {
@@ -50,18 +55,31 @@ def not_placed(order_id: str, status: Any) -> BadRequest:
 class OrdersService:
     def __init__(self, repo: OrdersRepository, clock: Clock = utc_now, cancel_window_seconds: int = 600,
                  metrics: Optional[MetricSink] = None,
-                 idempotency_store: Optional[BasePersistenceLayer] = None,
-                 idempotency_config: Optional[IdempotencyConfig] = None) -> None:
+                 idempotency_store: Optional[IdempotencyStore] = None,
+                 idempotency_config: Optional["IdempotencyConfig"] = None,
+                 idempotency_expiry_seconds: int = 3600) -> None:
         self._repo = repo
         self._clock = clock
         self._cancel_window = timedelta(seconds=cancel_window_seconds)
         self._metrics: MetricSink = metrics or NO_METRICS
+        self._idempotency_store = idempotency_store
         self._idempotency_config = idempotency_config
-        self._create_once: Callable[..., Dict[str, Any]] = self._create
-        if idempotency_store is not None:
-            self._idempotency_config = idempotency_config or idempotency.make_config(3600)
-            self._create_once = idempotency.make_idempotent(self._create, idempotency_store,
-                                                            self._idempotency_config)
+        self._idempotency_expiry_seconds = idempotency_expiry_seconds
+
+    @functools.cached_property
+    def _create_once(self) -> Callable[..., Dict[str, Any]]:
+        """`_create`, at most once per key when there is an idempotency store (built on the first create,
+        with the config made from `idempotency_expiry_seconds` unless one was given)."""
+        if self._idempotency_store is None:
+            return self._create
+        from . import idempotency
+
+        store = self._idempotency_store
+        if not isinstance(store, idempotency.BasePersistenceLayer):
+            store = store()
+        if self._idempotency_config is None:
+            self._idempotency_config = idempotency.make_config(self._idempotency_expiry_seconds)
+        return idempotency.make_idempotent(self._create, store, self._idempotency_config)
 
     @staticmethod
     def require_admin(caller: Caller) -> None:
@@ -88,11 +106,14 @@ class OrdersService:
     def create(self, caller: Caller, order: models.NewOrder, lambda_context: Any = None) -> Dict[str, Any]:
         """Place `order` for the caller, at most once per (caller, orderId): a replay returns
         the first result; a different order under the same orderId is a 409."""
+        from . import idempotency
+
+        create_once = self._create_once
         if self._idempotency_config is not None and lambda_context is not None:
             self._idempotency_config.register_lambda_context(lambda_context)
         request = {"userId": caller.sub, "orderId": order.order_id, "requestHash": order.request_hash()}
         with idempotency.mapped_errors():
-            return self._create_once(request=request, order=order)
+            return create_once(request=request, order=order)
 
     def _create(self, request: Mapping[str, str], order: models.NewOrder) -> Dict[str, Any]:
         document = {"orderId": order.order_id, "userId": request["userId"], **order.canonical(),
