@@ -15,12 +15,10 @@ deploy/local/moto_server.py): the next start replays the create and updates it a
 import json
 from typing import Any, Dict, Mapping
 
-import boto3
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from deploy.aws.deploy import DEFAULT_PREFIX, stack_name
-from deploy.local.moto_server import EPHEMERAL_HEADER
+from deploy.local.moto_server import ephemeral
 from deploy.project import ORDERS, USERS
 
 STAGE = "local"
@@ -50,20 +48,6 @@ def template(outputs: Mapping[str, str]) -> str:
     })
 
 
-def client(endpoint: str, region: str, credentials: Mapping[str, str]) -> Any:
-    """A CloudFormation client for moto that sends its UpdateStack calls as ephemeral."""
-    cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name=region,
-                       aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-                       aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-                       config=BotoConfig(connect_timeout=2, read_timeout=60, retries={"max_attempts": 1}))
-
-    def mark_ephemeral(request: Any, **_: Any) -> None:
-        request.headers[EPHEMERAL_HEADER] = "1"
-
-    cfn.meta.events.register("before-sign.cloudformation.UpdateStack", mark_ephemeral)
-    return cfn
-
-
 def publish(cfn: Any, name: str, outputs: Mapping[str, str]) -> str:
     """Create the stack `name` with these literal outputs, or update the one that exists; returns its
     StackId. Raises RuntimeError when moto does not end it complete."""
@@ -75,7 +59,8 @@ def publish(cfn: Any, name: str, outputs: Mapping[str, str]) -> str:
             raise
         cfn.create_stack(StackName=name, TemplateBody=body)
     else:
-        cfn.update_stack(StackName=name, TemplateBody=body)
+        with ephemeral(cfn, "UpdateStack"):
+            cfn.update_stack(StackName=name, TemplateBody=body)
     stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
     if stack["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
         raise RuntimeError(f"stack {name} ended {stack['StackStatus']}: {stack.get('StackStatusReason', '')}")

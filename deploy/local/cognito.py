@@ -65,12 +65,18 @@ def pool_arn(pool_id: str) -> str:
     return f"arn:aws:cognito-idp:{REGION}:{ACCOUNT_ID}:userpool/{pool_id}"
 
 
-def idp_client(endpoint: str) -> Any:
+def moto_client(service: str, endpoint: str, read_timeout: float = 30) -> Any:
+    """A boto3 client for one of the services the local moto server answers (Cognito, CloudFormation,
+    Secrets Manager): its endpoint, moto's region, the dummy credentials, no retries."""
     return boto3.client(
-        "cognito-idp", endpoint_url=endpoint, region_name=REGION,
+        service, endpoint_url=endpoint, region_name=REGION,
         aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        config=BotoConfig(connect_timeout=2, read_timeout=30, retries={"max_attempts": 1}))
+        config=BotoConfig(connect_timeout=2, read_timeout=read_timeout, retries={"max_attempts": 1}))
+
+
+def idp_client(endpoint: str) -> Any:
+    return moto_client("cognito-idp", endpoint)
 
 
 def _moto_api(endpoint: str, path: str, timeout: float = 120.0) -> None:

@@ -79,26 +79,18 @@ def register_client(idp: Any, pool_id: str, client_id: str, urls: Sequence[str])
     sign-out URLs. Sent as ephemeral (not recorded, deploy/local/moto_server.py): every start redoes it
     with that start's ports. UpdateUserPoolClient resets what it is not given (in AWS; moto merges), so
     the client's other settings are passed on as they are."""
-    from deploy.local.moto_server import EPHEMERAL_HEADER
+    from deploy.local.moto_server import ephemeral
 
     current = idp.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
     kept = {key: current[key] for key in (
         "ClientName", "RefreshTokenValidity", "AccessTokenValidity", "IdTokenValidity", "TokenValidityUnits",
         "ReadAttributes", "WriteAttributes", "ExplicitAuthFlows", "PreventUserExistenceErrors",
         "EnableTokenRevocation", "AuthSessionValidity") if key in current}
-
-    def mark_ephemeral(request: Any, **_: Any) -> None:
-        request.headers[EPHEMERAL_HEADER] = "1"
-
-    event = "before-sign.cognito-identity-provider.UpdateUserPoolClient"
-    idp.meta.events.register(event, mark_ephemeral)
-    try:
+    with ephemeral(idp, "UpdateUserPoolClient"):
         idp.update_user_pool_client(
             UserPoolId=pool_id, ClientId=client_id, **kept,
             AllowedOAuthFlows=OAUTH_FLOWS, AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthScopes=OAUTH_SCOPES,
             SupportedIdentityProviders=IDENTITY_PROVIDERS, CallbackURLs=list(urls), LogoutURLs=list(urls))
-    finally:
-        idp.meta.events.unregister(event, mark_ephemeral)
 
 
 # -- pure parts: errors, PKCE, the code store ------------------------------------------------------

@@ -29,6 +29,7 @@ Tokens and refresh tokens issued by unrecorded logins are not replayed: after a 
 token still verifies (moto signs with one fixed key), but a refresh token from before it is unknown (log
 in again).
 """
+import contextlib
 import io
 import json
 import os
@@ -37,7 +38,7 @@ import re
 import sys
 import threading
 import urllib.parse
-from typing import Any, Callable, List, Mapping, Optional
+from typing import Any, Callable, Iterator, List, Mapping, Optional
 
 from deploy.local import moto_ids
 
@@ -50,6 +51,22 @@ READ_ACTION = re.compile(r"^(Describe|List|Get|AdminGet|AdminList|BatchGet|Valid
 NOT_READS = frozenset({"GetUserAttributeVerificationCode"})  # sends (stores) a verification code
 LOGINS = frozenset({"InitiateAuth", "AdminInitiateAuth"})
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+
+
+@contextlib.contextmanager
+def ephemeral(client: Any, operation: str) -> Iterator[None]:
+    """Within the block, `client`'s `operation` calls carry EPHEMERAL_HEADER: served, not recorded (for
+    what every start of the stack redoes anyway)."""
+    event = f"before-sign.{client.meta.service_model.service_id.hyphenize()}.{operation}"
+
+    def mark(request: Any, **_: Any) -> None:
+        request.headers[EPHEMERAL_HEADER] = "1"
+
+    client.meta.events.register(event, mark)
+    try:
+        yield
+    finally:
+        client.meta.events.unregister(event, mark)
 
 
 def classify(method: str, path: str, headers: Mapping[str, str], query: str, body: bytes) -> str:

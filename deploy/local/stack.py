@@ -307,7 +307,7 @@ class Stack:
         """moto answers CloudFormation for the stage's two stacks with this start's outputs (deploy/local/cfn.py)."""
         from deploy.local import cfn, cognito
 
-        client = cfn.client(self.endpoint("cognito"), REGION, cognito.FAKE_CREDENTIALS)
+        client = cognito.moto_client("cloudformation", self.endpoint("cognito"), read_timeout=60)
         try:
             for section, name in cfn.STACK_NAMES.items():
                 cfn.publish(client, name, self.outputs[section])
