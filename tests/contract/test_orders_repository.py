@@ -12,7 +12,8 @@ from typing import Any, Callable, Dict, Iterator, Optional
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.apps import app_module, load_app, use_app
+from tests.support.apps import app_module, load_app
+from tests.support.storage import BACKENDS, contract_repository
 
 Uid = Callable[[str], str]
 
@@ -30,17 +31,11 @@ def repository() -> ModuleType:
     return app_module("orders_app", "chalicelib.orders.repository")
 
 
-@pytest.fixture(params=["in_memory", pytest.param("dynamodb", marks=pytest.mark.integration)])
+@pytest.fixture(params=BACKENDS)
 def repo(request: pytest.FixtureRequest, repository: ModuleType) -> Iterator[Any]:
     """An empty repository: the in-memory fake, or DynamoDB's on a new table in the local stack."""
-    use_app("orders_app")
-    if request.param == "in_memory":
-        yield repository.InMemoryOrdersRepository()
-        return
-    request.getfixturevalue("local_stack_only")
-    stack = request.getfixturevalue("stack")
-    with stack.scratch_table("OrdersTable") as table:
-        yield repository.DynamoOrdersRepository(stack.ddb, table)
+    yield from contract_repository(request, "orders_app", repository.InMemoryOrdersRepository,
+                                   repository.DynamoOrdersRepository, "OrdersTable")
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 from botocore.stub import Stubber
 
-from tests.support.apps import app_module, load_app, use_app
+from tests.support.apps import app_module, load_app
+from tests.support.storage import BACKENDS, contract_repository
 
 T0 = "2026-01-01T00:00:00.000000+00:00"
 T1 = "2026-01-01T00:01:00.000000+00:00"
@@ -30,17 +31,11 @@ def repository() -> ModuleType:
     return app_module("users_app", "chalicelib.users.repository")
 
 
-@pytest.fixture(params=["in_memory", pytest.param("dynamodb", marks=pytest.mark.integration)])
+@pytest.fixture(params=BACKENDS)
 def repo(request: pytest.FixtureRequest, repository: ModuleType) -> Iterator[Any]:
     """An empty repository: the in-memory fake, or DynamoDB's on a new table in the local stack."""
-    use_app("users_app")
-    if request.param == "in_memory":
-        yield repository.InMemoryUsersRepository()
-        return
-    request.getfixturevalue("local_stack_only")
-    stack = request.getfixturevalue("stack")
-    with stack.scratch_table("UsersTable") as table:
-        yield repository.DynamoUsersRepository(stack.ddb, table)
+    yield from contract_repository(request, "users_app", repository.InMemoryUsersRepository,
+                                   repository.DynamoUsersRepository, "UsersTable")
 
 
 # -- the contract -------------------------------------------------------------------------

@@ -9,7 +9,8 @@ metrics         `MetricsRecorder`, a metrics sink that records
 lambda_context  `FakeLambdaContext`
 orders          `order_body`, `caller`
 idempotency     `failable_store`, `idempotency_key`
-storage         what the orders table holds (`stored_items`, `stored_orders`)
+storage         what the orders table holds (`stored_items`, `stored_orders`); the contracts' repositories
+                (`BACKENDS`, `contract_repository`)
 concurrent      `Call` (a timed request), `fire`, `frozen`
 stack           `StackHandle`, `User`, `start_local_stack`, `start_special_stack`
 serving         `serving` (a one-file Chalice app behind the local API server), `worker_pids`

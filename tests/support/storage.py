@@ -1,9 +1,29 @@
-"""What the orders table holds, read directly (consistent reads) by the HTTP-level suites."""
-from typing import Any, Dict, List
+"""Storage as the tests see it: what the orders table holds, read directly (consistent reads) by the
+HTTP-level suites, and the repositories a contract case runs against."""
+from typing import Any, Callable, Dict, Iterator, List
 
+import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
+from tests.support.apps import use_app
 from tests.support.stack import StackHandle
+
+# A contract fixture's params: the in-memory fake, and DynamoDB's implementation (integration only).
+BACKENDS = ["in_memory", pytest.param("dynamodb", marks=pytest.mark.integration)]
+
+
+def contract_repository(request: pytest.FixtureRequest, app_dir: str, fake: Callable[[], Any],
+                        dynamo: Callable[[Any, str], Any], table: str) -> Iterator[Any]:
+    """An empty repository of `app_dir` for the backend in `request.param` (one of BACKENDS): `fake()`,
+    or `dynamo(client, name)` on a new table shaped like the stack's `table` in the local stack."""
+    use_app(app_dir)
+    if request.param == "in_memory":
+        yield fake()
+        return
+    request.getfixturevalue("local_stack_only")
+    stack = request.getfixturevalue("stack")
+    with stack.scratch_table(table) as name:
+        yield dynamo(stack.ddb, name)
 
 
 def stored_items(stack: StackHandle, user_id: str, order_id: str) -> List[Dict[str, Any]]:
