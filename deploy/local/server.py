@@ -42,6 +42,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 from deploy.local.authcache import SharedAuthCache
 from deploy.local.docs import DocsPages, is_docs_path
 from deploy.local.processes import die_with_parent
+from deploy.local.stack import PORTS
 from deploy.project import ROOT
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -49,7 +50,7 @@ MAX_BODY_BYTES = 1024 * 1024
 DRAIN_LIMIT = 8 * 1024 * 1024   # an oversized body up to this size is read and dropped before the 413
 SOCKET_TIMEOUT = 5.0
 PARENT_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}  # handled by the parent (stop, reload)
-DEFAULT_AUTH_PORT = 9230        # the local login page's port (LOCAL_AUTH_PORT), named by the API docs
+AUTH_PORT_ENV, DEFAULT_AUTH_PORT = PORTS["auth"]  # the local login page's port, named by the API docs
 LOAD_FAILED = 3                 # worker exit code: the app could not be loaded (no point respawning)
 ACCEPT_WAIT = 0.2               # how often an idle worker looks at its stop flag
 REAP_WAIT = 0.1                 # how often the parent looks for exited workers and a reload request
@@ -519,9 +520,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--reload", action="store_true",
                         help="autoreload: a worker that cannot load the app answers JSON 502s instead of "
                              "stopping the server (SIGHUP replaces the workers either way)")
-    parser.add_argument("--auth-port", type=int, default=int(os.environ.get("LOCAL_AUTH_PORT", DEFAULT_AUTH_PORT)),
-                        help="the local login page's port, for the API docs' Authorize (default: LOCAL_AUTH_PORT or "
-                             f"{DEFAULT_AUTH_PORT})")
+    parser.add_argument("--auth-port", type=int, default=int(os.environ.get(AUTH_PORT_ENV, DEFAULT_AUTH_PORT)),
+                        help="the local login page's port, for the API docs' Authorize (default: "
+                             f"{AUTH_PORT_ENV} or {DEFAULT_AUTH_PORT})")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
