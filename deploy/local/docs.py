@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
-from deploy.local.hosted_ui import docs_redirect_url
+from deploy.local.hosted_ui import docs_redirect_url, localhost_origin
 from deploy.project import APP_DIRS, ROOT
 
 DIST = ROOT / "deploy" / "local" / "node_modules" / "swagger-ui-dist"
@@ -49,21 +49,13 @@ def is_docs_path(path: str) -> bool:
     return route == "/docs" or route.startswith("/docs/")
 
 
-def auth_origin(auth_port: int) -> str:
-    return f"http://localhost:{auth_port}"
-
-
-def docs_origin(api_port: int) -> str:
-    return f"http://localhost:{api_port}"
-
-
 def served_document(document: Dict[str, Any], auth_port: int) -> Dict[str, Any]:
     """The generated document as the docs page needs it: a relative server url (so "Try it out" calls
     the origin the page came from) and, as every operation's security, the local login page's
     authorization code flow handing over the ID token."""
     served = copy.deepcopy(document)
     served["servers"] = [{"url": "/", "description": "this local API (the page's own origin)"}]
-    auth = auth_origin(auth_port)
+    auth = localhost_origin(auth_port)
     served.setdefault("components", {})["securitySchemes"] = {SCHEME: {
         "type": "oauth2",
         "description": "Log in on the local stack's hosted login page; the API receives your Cognito ID token.",
@@ -112,7 +104,7 @@ def initializer(api_port: int, client_id: str) -> bytes:
 def content_security_policy(auth_port: int) -> str:
     """Only this origin's files; the one cross-origin call is the token exchange at the login page."""
     return ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            f"connect-src 'self' {auth_origin(auth_port)}; frame-ancestors 'none'; base-uri 'none'")
+            f"connect-src 'self' {localhost_origin(auth_port)}; frame-ancestors 'none'; base-uri 'none'")
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -155,7 +147,7 @@ class DocsPages:
         if route in ("/docs", "/docs/"):
             host = {k.lower(): v for k, v in headers.items()}.get("host", "")
             if urlsplit(f"//{host}").hostname != "localhost":
-                return 302, {"Location": f"{docs_origin(self.api_port)}/docs", "Content-Type": "text/plain"}, \
+                return 302, {"Location": f"{localhost_origin(self.api_port)}/docs", "Content-Type": "text/plain"}, \
                     b"The API docs work on localhost only.\n"
             return self._ok("text/html; charset=utf-8", page(TITLES.get(self.app_name, self.app_name)))
         if route == "/docs/openapi.json":

@@ -60,14 +60,16 @@ TOKEN_HEADERS = "Authorization, Content-Type"  # noqa: S105 - header names
 
 
 # -- the local app client's URLs -------------------------------------------------------------------
-def base_url(port: int) -> str:
+def localhost_origin(port: int) -> str:
+    """How the login page and the API docs are addressed: `localhost`, the one host for which Cognito
+    allows plain-http callbacks (the servers bind 127.0.0.1)."""
     return f"http://localhost:{port}"
 
 
 def docs_redirect_url(api_port: int) -> str:
     """Swagger UI's OAuth redirect page of the docs served by the API on `api_port` (registered on the
     local app client as a callback and a sign-out URL)."""
-    return f"{base_url(api_port)}/docs/oauth2-redirect.html"
+    return f"{localhost_origin(api_port)}/docs/oauth2-redirect.html"
 
 
 def callback_urls(api_ports: Sequence[int]) -> List[str]:
@@ -610,7 +612,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--pool-id", required=True)
     args = parser.parse_args(argv)
     server = make_server(args.port, args.idp_url, args.pool_id, code_ttl())
-    print(f"hosted login page on {base_url(args.port)} (moto {args.idp_url}, pool {args.pool_id})", flush=True)
+    print(f"hosted login page on {localhost_origin(args.port)} (moto {args.idp_url}, pool {args.pool_id})", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

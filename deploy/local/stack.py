@@ -280,6 +280,7 @@ class Stack:
     def _outputs(self, pool: Any, specs: List[Any]) -> Dict[str, Any]:
         """The same keys the CloudFormation stacks output (an app not started has an empty endpoint)."""
         from deploy.local import cfn
+        from deploy.local.hosted_ui import localhost_origin
 
         apps = self.config.apps
         names_by_id = {spec.logical_id: spec.name for spec in specs}
@@ -293,7 +294,7 @@ class Stack:
                 "UserPoolClient": pool.client_id,
                 "UserPoolAdminGroupName": pool.admin_group,
                 "UsersTable": names_by_id["UsersTable"],
-                "CognitoLoginURL": cfn.login_url(f"http://localhost:{self.config.ports['auth']}", pool.client_id),
+                "CognitoLoginURL": cfn.login_url(localhost_origin(self.config.ports["auth"]), pool.client_id),
                 "CognitoAuthCommand": cfn.auth_command(REGION, pool.client_id),
             },
             "orders": {
@@ -478,10 +479,10 @@ def banner(stack: Stack) -> str:
 
 def docs_lines(stack: Stack) -> List[str]:
     """Where each API's docs page is (deploy/local/docs.py): on localhost, as the login page requires."""
-    from deploy.local.docs import docs_origin
+    from deploy.local.hosted_ui import localhost_origin
 
     labels = {USERS.dir: "users docs ", ORDERS.dir: "orders docs"}
-    lines = [f"  {labels[app]} {docs_origin(stack.config.ports[app])}/docs"
+    lines = [f"  {labels[app]} {localhost_origin(stack.config.ports[app])}/docs"
              for app in stack.config.apps if app in labels]
     if lines:
         lines[0] += "   (Swagger UI; Authorize logs in on the login page, Try it out calls the API)"
