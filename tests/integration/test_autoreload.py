@@ -28,6 +28,7 @@ from deploy.local import cognito
 from deploy.local.processes import free_port
 from deploy.local.server import LOAD_FAILED
 from deploy.project import ROOT
+from tests.support.stack import free_port_env
 
 pytestmark = pytest.mark.integration
 
@@ -141,9 +142,7 @@ def _processes_in(root: Path) -> List[int]:
 def start_dev(root: Path, state: Path) -> Dev:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCAL_")}
     env.update({"PYTHONPATH": str(root), "LOCAL_STATE_DIR": str(state), "LOCAL_AUTORELOAD": "1",
-                "LOCAL_CREATE_DELAY_MS": str(CREATE_DELAY_MS),
-                **{var: str(free_port()) for var in ("LOCAL_DYNAMODB_PORT", "LOCAL_COGNITO_PORT",
-                                                     "LOCAL_USERS_PORT", "LOCAL_ORDERS_PORT")}})
+                "LOCAL_CREATE_DELAY_MS": str(CREATE_DELAY_MS), **free_port_env()})
     console = state.parent / "console.txt"
     with open(console, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "deploy.local.stack", "run"], cwd=root, env=env,

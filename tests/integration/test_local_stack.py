@@ -17,12 +17,11 @@ import pytest
 import requests
 
 from deploy.local import cognito, hosted_ui
-from deploy.local.processes import free_port
 from deploy.project import APP_DIRS as APPS
 from deploy.project import ROOT
 from tests.support.http import assert_error
 from tests.support.serving import serving, worker_pids
-from tests.support.stack import StackHandle, start_local_stack
+from tests.support.stack import StackHandle, free_port_env, start_local_stack
 
 pytestmark = pytest.mark.integration
 
@@ -295,10 +294,7 @@ def test_restart_keeps_cognito_users_and_data(tmp_path: Path) -> None:
 
 def test_up_and_down_commands(tmp_path: Path) -> None:
     """`make up` / `make down` as scripts use them: outputs.json while running, nothing left after."""
-    env = {**os.environ, "LOCAL_STATE_DIR": str(tmp_path / "state"),
-           "LOCAL_DYNAMODB_PORT": str(free_port()), "LOCAL_COGNITO_PORT": str(free_port()),
-           "LOCAL_USERS_PORT": str(free_port()), "LOCAL_ORDERS_PORT": str(free_port()),
-           "LOCAL_AUTH_PORT": str(free_port())}
+    env = {**os.environ, "LOCAL_STATE_DIR": str(tmp_path / "state"), **free_port_env()}
     outputs_file = tmp_path / "state" / "outputs.json"
     up = subprocess.run([sys.executable, "-m", "deploy.local.stack", "up"], cwd=ROOT, env=env,
                         capture_output=True, text=True, timeout=120)

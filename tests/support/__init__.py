@@ -12,7 +12,7 @@ idempotency     `failable_store`, `idempotency_key`
 storage         what the orders table holds (`stored_items`, `stored_orders`); the contracts' repositories
                 (`BACKENDS`, `contract_repository`)
 concurrent      `Call` (a timed request), `fire`, `frozen`
-stack           `StackHandle`, `User`, `start_local_stack`, `start_special_stack`
+stack           `StackHandle`, `User`, `start_local_stack`, `start_special_stack`, `free_port_env`
 serving         `serving` (a one-file Chalice app behind the local API server), `worker_pids`
 narrow_app      a Chalice app whose authorizer allows only the route it was invoked for (the authorizer cache)
 fixtures        the shared fixtures (`stack`, `local_stack_only`): a plugin, registered in tests/conftest.py

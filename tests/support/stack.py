@@ -22,7 +22,7 @@ from botocore.config import Config as BotoConfig
 
 from deploy.local import cognito
 from deploy.local.processes import free_port
-from deploy.local.stack import Stack, StackConfig
+from deploy.local.stack import PORTS, Stack, StackConfig
 from deploy.local.tables import table_specs
 from deploy.project import APP_DIRS as APPS
 
@@ -132,10 +132,16 @@ class StackHandle:
         return self._server_output(app) if self._server_output else ""
 
 
+def free_port_env() -> Dict[str, str]:
+    """Every port variable the stack reads (LOCAL_DYNAMODB_PORT, ..., LOCAL_AUTH_PORT), each set to a free
+    port: for tests that start the stack as a user does, through `python -m deploy.local.stack`."""
+    return {env: str(free_port()) for env, _ in PORTS.values()}
+
+
 def start_local_stack(state_dir: Path, persistent: bool = False, apps: Sequence[str] = APPS, workers: int = 2,
                       app_env: Optional[Dict[str, str]] = None) -> Stack:
     """A stack on free ports with its state (and app logs) under `state_dir`; caller stops it."""
-    ports = {name: free_port() for name in ("dynamodb", "cognito", *APPS, "auth")}  # auth: the login page
+    ports = {name: free_port() for name in PORTS}  # every component the stack may start
     stack = Stack(StackConfig(state_dir=state_dir, ports=ports, persistent=persistent, workers=workers,
                               apps=apps, detach=False, apps_to_console=False, write_state=False,
                               extra_app_env=dict(app_env or {})))
