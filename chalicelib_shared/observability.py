@@ -7,16 +7,17 @@
 - Metrics (EMF on stdout): whatever the request added (the services count their business events
   through `metrics`, a `ports.MetricSink`), flushed after every request, failed ones included, plus
   the cold start metric on a container's first request.
-- Tracer: one subsegment per request; it switches itself off outside Lambda. Building it imports the
-  X-Ray SDK and botocore's session (~150 ms), so a function that serves no HTTP request (the users
-  authorizer) passes `tracer_at_import=False` and never builds it.
+- Traces (OpenTelemetry, tracing.py): one span per request and one per DynamoDB call, sent to X-Ray
+  where the stage sets `TRACING=xray`. Building it imports the OpenTelemetry SDK, so a function that
+  serves no HTTP request (the users authorizer) passes `tracing_at_import=False` and never builds it.
 """
 import time
 from typing import Any, Callable, Dict, Optional, Sequence
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 from .claims import claims_from_context
+from .tracing import Tracing
 
 
 def principal_of(context: Dict[str, Any]) -> Optional[str]:
@@ -27,24 +28,16 @@ def principal_of(context: Dict[str, Any]) -> Optional[str]:
 
 
 class Observability:
-    def __init__(self, service: str, namespace: str, path_keys: Sequence[str] = (),
-                 tracer_at_import: bool = True) -> None:
+    def __init__(self, service: str, namespace: str, path_keys: Sequence[str] = (), tracing: str = "off",
+                 tracing_at_import: bool = True) -> None:
         self.service = service
         self.logger = Logger(service=service)
         self.metrics = Metrics(namespace=namespace, service=service)
-        self._tracer: Optional[Tracer] = None
+        self.tracing = Tracing(service, tracing)
         self.path_keys = tuple(path_keys)
         self._cold = True
-        if tracer_at_import:  # in the init phase, not in the first request
-            self.build_tracer()
-
-    @property
-    def tracer(self) -> Tracer:
-        return self.build_tracer() if self._tracer is None else self._tracer
-
-    def build_tracer(self) -> Tracer:
-        self._tracer = Tracer(service=self.service, patch_modules=["botocore"])
-        return self._tracer
+        if tracing_at_import:  # in the init phase, not in the first request
+            self.tracing.build()
 
     def take_cold_start(self) -> bool:
         cold, self._cold = self._cold, False
@@ -70,10 +63,10 @@ class Observability:
         try:
             if keys["cold_start"] and lambda_context is not None:
                 self.metrics.provider.add_cold_start_metric(context=lambda_context)
-            with self.tracer.provider.in_subsegment(f"## {route}") as subsegment:
-                subsegment.put_annotation("route", route)
+            with self.tracing.request(event.method, context.get("resourcePath", event.path),
+                                      context.get("requestId")) as span:
                 response = get_response(event)
-                subsegment.put_annotation("status", response.status_code)
+                span.status(response.status_code)
             status = response.status_code
             if not any(name.lower() == "content-type" for name in response.headers):
                 # Chalice's own errors (e.g. its 415 for a non-JSON Content-Type) are JSON without saying so.

@@ -38,7 +38,8 @@ app = Chalice(app_name="orders", configure_logs=False)
 app.log = logging.getLogger("orders.chalice")
 app.debug = settings.local_debug
 authorizer = CognitoUserPoolAuthorizer("OrdersUserPool", provider_arns=[settings.user_pool_arn])
-observability = Observability(settings.service_name, settings.metrics_namespace, path_keys=("orderId",))
+observability = Observability(settings.service_name, settings.metrics_namespace, path_keys=("orderId",),
+                              tracing=settings.tracing)
 observability.install(app)
 logger = observability.logger
 

@@ -6,7 +6,7 @@ app's one DynamoDB client, the repository, the service) and `root` holds the ins
 the views and the authorizer read. Tests install their own:
 `root.install(compose(repo=..., clock=..., verifier=...))` (chalicelib/shared/composition.py).
 The authorizer runs as its own Lambda function on this same app.py; it builds neither the DynamoDB
-client nor the X-Ray tracer (see AUTHORIZER_FUNCTION).
+client nor the tracer (see AUTHORIZER_FUNCTION).
 """
 import functools
 import logging
@@ -42,11 +42,11 @@ app.log = logging.getLogger("users.chalice")
 app.debug = settings.local_debug
 # Lambda names the handler in _HANDLER. The authorizer runs as its own function on this same
 # app.py; it reads no table and serves no HTTP request, so it builds neither the DynamoDB client
-# nor the X-Ray tracer (boto3 and the X-Ray SDK: about 70 % of the API function's init).
+# nor the tracer (boto3 and the OpenTelemetry SDK: most of the API function's init).
 AUTHORIZER_HANDLER = "app.users_authorizer"
 AUTHORIZER_FUNCTION = os.environ.get("_HANDLER") == AUTHORIZER_HANDLER
-observability = Observability(settings.service_name, settings.metrics_namespace,
-                              tracer_at_import=not AUTHORIZER_FUNCTION)
+observability = Observability(settings.service_name, settings.metrics_namespace, tracing=settings.tracing,
+                              tracing_at_import=not AUTHORIZER_FUNCTION)
 observability.install(app)
 logger = observability.logger
 

@@ -36,13 +36,13 @@ TEST_ENV: Dict[str, Dict[str, str]] = {
         "POWERTOOLS_SERVICE_NAME": "users",
         "POWERTOOLS_METRICS_NAMESPACE": "ServerlessWorkshop",
         "POWERTOOLS_LOG_LEVEL": "INFO",
-        "POWERTOOLS_TRACE_DISABLED": "true",
+        "TRACING": "off",
     },
     "orders_app": {
         "ORDERS_TABLE": "orders-local",
         "IDEMPOTENCY_TABLE": "orders-idempotency-local",
         "USER_POOL_ARN": f"arn:aws:cognito-idp:us-east-1:123456789012:userpool/{tokens.POOL_ID}",
-        "POWERTOOLS_TRACE_DISABLED": "true",
+        "TRACING": "off",
     },
 }
 

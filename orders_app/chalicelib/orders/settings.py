@@ -2,7 +2,8 @@
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from chalicelib.shared.settings import env_bool, env_float, env_int, env_str
+from chalicelib.shared.settings import env_bool, env_choice, env_float, env_int, env_str
+from chalicelib.shared.tracing import MODES as TRACING_MODES
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Settings:
     local_debug: bool
     service_name: str
     metrics_namespace: str
+    tracing: str
 
 
 def load(env: Optional[Mapping[str, str]] = None) -> Settings:
@@ -36,4 +38,5 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         local_debug=env_bool("LOCAL_DEBUG", False, env),
         service_name=env_str("POWERTOOLS_SERVICE_NAME", "orders", env),
         metrics_namespace=env_str("POWERTOOLS_METRICS_NAMESPACE", "ServerlessWorkshop", env),
+        tracing=env_choice("TRACING", "off", TRACING_MODES, env),
     )

@@ -137,7 +137,7 @@ def test_ttl_is_set(mod: Any) -> None:
 AS_LAMBDA = r"""
 import json, sys
 import app
-HEAVY = ("boto3", "aws_xray_sdk.core")
+HEAVY = ("boto3", "opentelemetry.sdk.trace")
 loaded_at_import = [name for name in HEAVY if name in sys.modules]
 result = None
 if sys.argv[1] == "authorize":
@@ -152,7 +152,8 @@ print(json.dumps({"at_import": loaded_at_import, "at_end": [name for name in HEA
 def test_only_the_api_function_pays_for_boto3_and_the_tracer(handler: str) -> None:
     """Lambda runs the authorizer as its own function on the same app.py, named by _HANDLER: it
     verifies tokens, reads no table and serves no HTTP request, so it must import neither boto3
-    nor the X-Ray SDK (together most of a cold start); the API function builds both during init."""
+    nor the OpenTelemetry SDK (together most of a cold start); the API function builds both during init
+    (as deployed: TRACING=xray)."""
     import json
     import subprocess
     import sys
@@ -176,7 +177,7 @@ def test_only_the_api_function_pays_for_boto3_and_the_tracer(handler: str) -> No
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = {"PATH": "/usr/bin:/bin", **TEST_ENV["users_app"],
            "JWKS_URL": f"http://127.0.0.1:{server.server_port}/jwks.json",
-           "_HANDLER": handler, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+           "_HANDLER": handler, "TRACING": "xray", "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:9", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_EC2_METADATA_DISABLED": "true"}
     try:
         mode = "authorize" if handler == "app.users_authorizer" else "import"
@@ -191,4 +192,4 @@ def test_only_the_api_function_pays_for_boto3_and_the_tracer(handler: str) -> No
         assert seen["result"]["policyDocument"]["Statement"][0]["Effect"] == "Allow"
         assert seen["at_end"] == [], "the authorizer function imported these"
     else:
-        assert seen["at_import"] == ["boto3", "aws_xray_sdk.core"], "the API function builds both during init"
+        assert seen["at_import"] == ["boto3", "opentelemetry.sdk.trace"], "the API function builds both during init"

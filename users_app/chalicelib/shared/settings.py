@@ -8,7 +8,7 @@ placeholders are expected (the merge template replaces them in the package).
 """
 import os
 import re
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 from .chalice_cli import packaging
 
@@ -79,3 +79,10 @@ def env_bool(name: str, default: bool, env: Optional[Mapping[str, str]] = None) 
     if lowered in _FALSE:
         return False
     raise SettingsError(f"environment variable {name} must be true or false, got {raw!r}")
+
+
+def env_choice(name: str, default: str, choices: Tuple[str, ...], env: Optional[Mapping[str, str]] = None) -> str:
+    value = (_get(name, env) or default).strip().lower()
+    if value not in choices:
+        raise SettingsError(f"environment variable {name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
