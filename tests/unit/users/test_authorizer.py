@@ -177,7 +177,8 @@ def test_only_the_api_function_pays_for_boto3_and_the_tracer(handler: str) -> No
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = {"PATH": "/usr/bin:/bin", **TEST_ENV["users_app"],
            "JWKS_URL": f"http://127.0.0.1:{server.server_port}/jwks.json",
-           "_HANDLER": handler, "TRACING": "xray", "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:9", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+           "_HANDLER": handler, "TRACING": "xray", "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:9",
+           "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_EC2_METADATA_DISABLED": "true"}
     try:
         mode = "authorize" if handler == "app.users_authorizer" else "import"
