@@ -47,7 +47,8 @@ logger = observability.logger
 @functools.lru_cache(maxsize=None)
 def ddb() -> Any:
     """The app's one DynamoDB client, built on first use."""
-    return dynamodb_client(settings.ddb_connect_timeout, settings.ddb_read_timeout, settings.ddb_max_attempts)
+    client = dynamodb_client(settings.ddb_connect_timeout, settings.ddb_read_timeout, settings.ddb_max_attempts)
+    return observability.tracing.instrument(client)
 
 
 class Parts:
