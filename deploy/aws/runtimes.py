@@ -67,7 +67,7 @@ def interpreter(runtime: str = LAMBDA_RUNTIME) -> str:
     for variable in ("LAMBDA_PYTHON", f"PYTHON{version[0]}{version[1]}"):
         given = os.environ.get(variable)
         if given:
-            found = find(given)
+            found = given if os.sep in given else find(given)  # a path is that interpreter or none
             if found and version_of(found) == version:
                 return found
             raise RuntimeNotFound(f"{variable}={given} is not a working {runtime}, the Lambda runtime "
@@ -93,7 +93,10 @@ def venv_python(venv: Path = VENV) -> Path:
 
 def ensure_venv(venv: Path = VENV) -> Path:
     """The runtime's virtualenv with requirements-package.txt installed (created or reinstalled when the
-    requirements changed); returns its python. Safe from several threads and processes at once."""
+    requirements changed); returns its python. Safe from several threads and processes at once. An
+    interpreter named by LAMBDA_PYTHON is checked on every call, even when the venv exists."""
+    if os.environ.get("LAMBDA_PYTHON"):
+        interpreter()
     stamp = venv / ".requirements-sha256"
     wanted = requirements_hash()
     with _lock:
