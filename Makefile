@@ -16,7 +16,7 @@ help:
 	@echo "make lint     ruff + mypy;  make scan STAGE=dev|prod  checkov over the packaged templates"
 	@echo "make up/down  start/stop the local stack in the background (for scripts)"
 	@echo "make sync     copy chalicelib_shared/ into both apps"
-	@echo "make package STAGE=dev|prod, make deploy STAGE=..., make admin EMAIL=... [STAGE=...]"
+	@echo "make package STAGE=dev|prod (for the runtime in deploy/project.py), make deploy STAGE=..., make admin EMAIL=..."
 	@echo "make logs STAGE=... APP=users|orders [FUNCTION=authorizer], make destroy STAGE=... [CONFIRM=prod]"
 	@echo "make bench    cold start / request path benchmark;  make load  bounded load run"
 
@@ -80,24 +80,15 @@ ADMIN_STAGE := $(if $(filter command line environment,$(origin STAGE)),$(STAGE),
 BUILD_DIR ?= deploy/build
 REGION_ARG = $(if $(REGION),--region $(REGION))
 
-# ARCH=x86_64 (default: each stage's lambda_architecture, arm64), TRAFFIC_SHIFTING=AllAtOnce (prod: canary),
-# RUNTIME_PYTHON=python3.13 packages for that runtime from its own virtualenv (.venv-<name>), after running
-# the unit suite under it.
-RUNTIME_PYTHON ?=
-RUNTIME_VENV := $(if $(RUNTIME_PYTHON),.venv-$(notdir $(RUNTIME_PYTHON)),$(VENV))
+# ARCH=x86_64 (default: each stage's lambda_architecture, arm64), TRAFFIC_SHIFTING=AllAtOnce (prod: canary).
+# The Lambda runtime is LAMBDA_RUNTIME in deploy/project.py: chalice and the build step run from its own
+# virtualenv (.venv-python3.13, requirements-package.txt), created on first use from a python3.13 on PATH, in
+# pyenv, or LAMBDA_PYTHON=/path/to/python3.13.
 PACKAGE_ARGS = --stage $(STAGE) --build-dir $(BUILD_DIR) $(if $(ARCH),--arch $(ARCH)) \
 	$(if $(TRAFFIC_SHIFTING),--traffic-shifting $(TRAFFIC_SHIFTING))
 
-$(RUNTIME_VENV)/.runtime-installed: requirements-dev.txt users_app/requirements.txt orders_app/requirements.txt
-	@interpreter=$$($(PY) -m deploy.aws.runtimes $(RUNTIME_PYTHON)) || exit 1; \
-	test -x $(RUNTIME_VENV)/bin/python || $$interpreter -m venv $(RUNTIME_VENV); \
-	$(RUNTIME_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	@touch $@
-
-package: $(VENV)/.installed $(if $(RUNTIME_PYTHON),$(RUNTIME_VENV)/.runtime-installed)
-	$(if $(RUNTIME_PYTHON),@echo "unit suite under $(RUNTIME_PYTHON) (the runtime being packaged for):" && \
-		$(RUNTIME_VENV)/bin/python -m pytest tests/unit -q -p no:cacheprovider)
-	@$(RUNTIME_VENV)/bin/python -m deploy.aws.package $(PACKAGE_ARGS)
+package: $(VENV)/.installed
+	@$(PY) -m deploy.aws.package $(PACKAGE_ARGS)
 
 deploy: package
 	@$(PY) -m deploy.aws.deploy --stage $(STAGE) --build-dir $(BUILD_DIR) $(REGION_ARG) $(if $(BUCKET),--bucket $(BUCKET)) \

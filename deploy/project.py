@@ -1,7 +1,7 @@
 """What the deploy tools and the tests know about this project, written down once.
 
 ROOT (the checkout), the two apps (short name, Chalice project directory, merge template), where
-`make package` builds, the default region, where the local stack keeps its state, and `stage_env()`:
+`make package` builds, the Lambda runtime, the default region, where the local stack keeps its state, and `stage_env()`:
 a stage's environment variables from an app's .chalice/config.json. Everything under deploy/ and
 tests/ imports these instead of working them out again.
 
@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "deploy" / "build"    # make package's output, deploy/build/<app>/<stage>/ (git-ignored)
 LOCAL_STATE = ROOT / ".local"        # the local stack's state dir unless LOCAL_STATE_DIR names another
 REGION = "us-east-1"                 # the local stack's region; the AWS tools' without AWS_REGION
+# The Lambda runtime of every function, whatever Python runs make: `make package` packages with an interpreter
+# of this version (deploy/aws/runtimes.py). python3.13: supported by Lambda to 2029-06-30, SnapStart (3.12+).
+LAMBDA_RUNTIME = "python3.13"
 
 
 @dataclass(frozen=True)

@@ -11,27 +11,31 @@
   ones Lambda unpacks to (/var/task, /opt).
 - Writes the zips deterministically (sorted entries, fixed timestamps).
 
-The bytecode is only valid for the Python version that compiles it, so it must match the functions' runtime:
-`build_package_dir` checks sam.json's Runtime against this interpreter.
+The bytecode is only valid for the Python version that compiles it, so it is compiled by the interpreter of
+the declared Lambda runtime (LAMBDA_RUNTIME in deploy/project.py, its virtualenv from deploy/aws/runtimes.py)
+in a subprocess, whatever Python runs this; `build_package_dir` checks sam.json's Runtime against it.
 
-It verifies, it does not rebuild, the architecture: every shared object in both zips must be an ELF file
-for the functions' `Architectures` (AArch64 e_machine 0xB7, x86-64 0x3E: the 20-byte header says), and
-every wheel's tags must name that machine (or none) and this runtime's ABI; anything of the other
-architecture fails the build, naming the file.
+It verifies, it does not rebuild, architecture and runtime: every shared object in both zips must be an ELF
+file for the functions' `Architectures` (AArch64 e_machine 0xB7, x86-64 0x3E: the 20-byte header says), every
+compiled extension's name must be `*.abi3.so` or `*.cpython-<runtime>-<machine>-linux-gnu.so`, and every
+wheel's tags must name that machine (or none) and the runtime's ABI (none, abi3, cp3XY); anything else
+fails the build, naming the file.
 """
 import argparse
-import compileall
 import json
 import os
-import py_compile
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Set
+
+from deploy.aws import runtimes
+from deploy.project import LAMBDA_RUNTIME
 
 # Distribution name (normalised) -> the top-level import names it installs.
 RUNTIME_PROVIDED: Dict[str, tuple] = {
@@ -52,6 +56,8 @@ _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 _META_SUFFIXES = (".dist-info", ".egg-info", ".data")
 ELF_MACHINES = {"arm64": 0xB7, "x86_64": 0x3E}  # e_machine, bytes 18-19 of the ELF header
 WHEEL_MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
+RUNTIME_TAG = LAMBDA_RUNTIME.removeprefix("python").replace(".", "")  # "313": cp313, cpython-313
+EXTENSION = re.compile(r"\.cpython-(\d+)-([a-z0-9_]+)-linux-gnu\.so$")
 
 
 class BuildError(Exception):
@@ -106,11 +112,12 @@ def process_zip(src: Path, dst: Path, runtime_root: str) -> ZipReport:
     with tempfile.TemporaryDirectory(prefix="build-step-") as tmp:
         root = Path(tmp)
         modes = _extract_kept(src, root, report)
-        ok = compileall.compile_dir(str(root), quiet=2, workers=0, ddir=runtime_root,
-                                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-        if not ok:
-            raise BuildError(f"{src}: some modules do not compile with Python "
-                             f"{sys.version_info.major}.{sys.version_info.minor}")
+        compiled = subprocess.run([str(runtimes.ensure_venv()), "-m", "compileall", "-q", "-j", "0",
+                                   "--invalidation-mode", "unchecked-hash", "-d", runtime_root, str(root)],
+                                  capture_output=True, text=True)
+        if compiled.returncode != 0:
+            raise BuildError(f"{src}: some modules do not compile with {LAMBDA_RUNTIME}:\n"
+                             f"{compiled.stdout[-2000:]}{compiled.stderr[-2000:]}")
         files = sorted(p for p in root.rglob("*") if p.is_file())
         report.compiled = sum(1 for p in files if p.suffix == ".pyc")
         _write_zip(root, files, modes, dst)
@@ -177,9 +184,9 @@ def elf_machine(header: bytes) -> Optional[int]:
 
 
 def wheel_problems(name: str, text: str, arch: str) -> List[str]:
-    """What in a dist-info WHEEL file's tags does not run on `arch` with this interpreter."""
+    """What in a dist-info WHEEL file's tags does not run on `arch` with the declared runtime."""
     other = {m for a, m in WHEEL_MACHINES.items() if a != arch}
-    abi_ok = {"none", "abi3", f"cp{sys.version_info.major}{sys.version_info.minor}"}
+    abi_ok = {"none", "abi3", f"cp{RUNTIME_TAG}"}
     problems = []
     for line in text.splitlines():
         if not line.startswith("Tag:"):
@@ -190,12 +197,21 @@ def wheel_problems(name: str, text: str, arch: str) -> List[str]:
                                                                and WHEEL_MACHINES[arch] not in platform):
             problems.append(f"{name}: wheel tag {tag} is not for {arch}")
         elif abi not in abi_ok:
-            problems.append(f"{name}: wheel tag {tag} is not for this runtime's ABI")
+            problems.append(f"{name}: wheel tag {tag} is not for {LAMBDA_RUNTIME}'s ABI")
     return problems
 
 
+def extension_problem(name: str, arch: str) -> Optional[str]:
+    """Why a compiled extension's file name is not for the declared runtime and `arch`, else None."""
+    match = EXTENSION.search(name)
+    if match and (match.group(1) != RUNTIME_TAG or match.group(2) != WHEEL_MACHINES[arch]):
+        return f"{name}: built for cpython-{match.group(1)} on {match.group(2)}, not {LAMBDA_RUNTIME} on {arch}"
+    return None
+
+
 def check_architecture(zip_path: Path, arch: str) -> int:
-    """Every shared object and wheel tag in `zip_path` is for `arch`; returns how many .so it read."""
+    """Every shared object, extension name and wheel tag in `zip_path` is for `arch` and the declared
+    runtime; returns how many .so it read."""
     problems: List[str] = []
     shared_objects = 0
     with zipfile.ZipFile(zip_path) as zf:
@@ -208,24 +224,25 @@ def check_architecture(zip_path: Path, arch: str) -> int:
                 if machine != ELF_MACHINES[arch]:
                     problems.append(f"{name}: ELF machine {machine if machine is None else hex(machine)}, "
                                     f"not {arch}'s {hex(ELF_MACHINES[arch])}")
+                problems += [p for p in [extension_problem(name, arch)] if p]
             elif name.endswith(".dist-info/WHEEL"):
                 problems += wheel_problems(name, zf.read(info).decode("utf-8", "replace"), arch)
     if problems:
-        raise BuildError(f"{zip_path.name} holds code for another architecture than {arch}:\n  "
+        raise BuildError(f"{zip_path.name} holds code for another architecture than {arch} or another "
+                         f"runtime than {LAMBDA_RUNTIME}:\n  "
                          + "\n  ".join(problems))
     return shared_objects
 
 
 def check_runtime(template: Dict) -> None:
-    """Bytecode is version-specific: every function/layer runtime must be this interpreter's."""
-    here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    """Bytecode is version-specific: every function/layer runtime must be the declared one."""
     for name, res in template.get("Resources", {}).items():
         props = res.get("Properties", {})
-        runtimes = [props["Runtime"]] if "Runtime" in props else props.get("CompatibleRuntimes", [])
-        for runtime in runtimes:
-            if runtime != here:
-                raise BuildError(f"{name} runs on {runtime} but the build step runs {here}: "
-                                 f"run it with {runtime} so the bytecode matches")
+        found = [props["Runtime"]] if "Runtime" in props else props.get("CompatibleRuntimes", [])
+        for runtime in found:
+            if runtime != LAMBDA_RUNTIME:
+                raise BuildError(f"{name} runs on {runtime} but the Lambda runtime is {LAMBDA_RUNTIME} "
+                                 f"(deploy/project.py): package with {LAMBDA_RUNTIME} so the bytecode matches")
 
 
 def build_package_dir(src: Path, dst: Path) -> List[ZipReport]:
@@ -262,7 +279,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         for report in build_package_dir(args.src, args.dst or args.src):
             print(f"{report.path}: removed {', '.join(report.removed) or 'nothing'}; {report.compiled} .pyc; "
                   f"{report.size_before / 1e6:.1f} MB -> {report.size_after / 1e6:.1f} MB")
-    except BuildError as exc:
+    except (BuildError, runtimes.RuntimeNotFound) as exc:
         print(f"build step failed: {exc}", file=sys.stderr)
         return 1
     return 0

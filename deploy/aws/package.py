@@ -1,20 +1,21 @@
 """Build the CloudFormation packages of both apps: `chalice package` + merge template + build step.
 
     python -m deploy.aws.package [--stage dev|prod|all ...] [--app users|orders ...] [--arch arm64|x86_64]
-    (make package STAGE=dev [ARCH=x86_64] [RUNTIME_PYTHON=python3.13])
+    (make package STAGE=dev [ARCH=x86_64])
 
 For each app and stage, into deploy/build/<app>/<stage>/:
   chalice/      `chalice package --merge-template` output, untouched (the benchmark's "as chalice makes it")
   sam.json      the final template (Chalice's default outputs dropped, checked for leftovers; routes and
-                permissions through the functions' `live` alias, SnapStart in prod on python3.12+: rollout.py)
+                permissions through the functions' `live` alias, SnapStart in prod: rollout.py)
   deployment.zip, layer-deployment.zip   after the build step (deploy/aws/build_step.py)
   merge-template.json   deploy/aws/<app>/template.json with the stage's Metadata.StageOverrides merged in
   build.json    what was built: architecture, runtime, SnapStart
 
 The architecture is the stage's `lambda_architecture` in .chalice/config.json (arm64) unless --arch says
 otherwise. Chalice's CLI reads it only from that file, so Chalice packages a temporary copy of the
-project whose config names the architecture; the committed file is never edited. The Lambda runtime is
-the Python that runs this (`make package RUNTIME_PYTHON=...` runs it from a second virtualenv).
+project whose config names the architecture; the committed file is never edited. Chalice takes the Lambda
+runtime from the Python that runs it, so it runs from the virtualenv of LAMBDA_RUNTIME (deploy/project.py,
+deploy/aws/runtimes.py), whatever Python runs this.
 
 The merge templates under deploy/aws/<app>/template.json hold everything Chalice does not generate; they
 address Chalice's generated resources by name (APIHandler, ApiHandlerRole, RestAPI, and the authorizer
@@ -34,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
+from deploy.aws import runtimes
 from deploy.aws.build_step import BuildError, build_package_dir
 from deploy.aws.rollout import (
     TRAFFIC_SHIFTING,
@@ -120,8 +122,8 @@ def finalize(template: Dict[str, Any], app: str) -> Dict[str, Any]:
 
 
 def _chalice() -> str:
-    candidate = Path(sys.executable).with_name("chalice")
-    return str(candidate) if candidate.exists() else "chalice"
+    """The runtime virtualenv's chalice: its Python decides the template's Runtime and the wheels' ABI."""
+    return str(runtimes.ensure_venv().with_name("chalice"))
 
 
 def stage_architecture(app: App, stage: str) -> str:
@@ -178,22 +180,15 @@ def package(app: str, stage: str, build: Path = BUILD, arch: Optional[str] = Non
     route_through_aliases(template)
     if traffic:
         set_traffic_shifting(template, traffic)
-    snapstart = stage == "prod" and add_snapstart(template)
+    snapstart = stage == "prod"
+    if snapstart:
+        add_snapstart(template)
     (out / "sam.json").write_text(json.dumps(template, indent=2) + "\n")
     build_package_dir(raw, out)
     major, minor = runtime_version(template)
     (out / "build.json").write_text(json.dumps({"architecture": arch, "runtime": f"python{major}.{minor}",
                                                 "snapstart": snapstart}, indent=2) + "\n")
     return out
-
-
-def snapstart_note() -> Optional[str]:
-    """One line when this interpreter cannot give prod SnapStart, else None."""
-    here = (sys.version_info.major, sys.version_info.minor)
-    if here >= (3, 12):
-        return None
-    return (f"SnapStart needs python3.12+, so prod is packaged without it for python{here[0]}.{here[1]} "
-            f"(`make package STAGE=prod RUNTIME_PYTHON=python3.13` packages for a newer runtime)")
 
 
 def _package_app_stages(app: str, stages: List[str], build: Path, arch: Optional[str],
@@ -210,6 +205,7 @@ def _package_app_stages(app: str, stages: List[str], build: Path, arch: Optional
 def package_all(apps: List[str], stages: List[str], build: Path = BUILD, arch: Optional[str] = None,
                 traffic: Optional[str] = None) -> List[str]:
     """Package every app for every stage (apps in parallel)."""
+    runtimes.ensure_venv()  # once, before the threads
     with ThreadPoolExecutor(max_workers=len(apps)) as pool:
         futures = [pool.submit(_package_app_stages, app, stages, build, arch, traffic) for app in apps]
         return [line for future in futures for line in future.result()]
@@ -234,8 +230,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         for line in package_all(args.app or [a.name for a in APPS], stages, args.build_dir.resolve(), args.arch,
                                 args.traffic_shifting):
             print(line)
-        if "prod" in stages and snapstart_note():
-            print(snapstart_note())
+    except runtimes.RuntimeNotFound as exc:
+        print(f"make package: {exc}", file=sys.stderr)
+        return 1
     except (PackageError, BuildError, RolloutError) as exc:
         print(f"package failed: {exc}", file=sys.stderr)
         return 1

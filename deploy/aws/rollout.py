@@ -8,8 +8,8 @@ definition and names the bare function in each Lambda permission, so API Gateway
 `{"Ref": "<Function>.Alias"}` as a variable is used because the inline `${APIHandler.Alias}` transforms
 but cfn-lint reports E1019 on it.
 
-`add_snapstart` turns on SnapStart (published versions only, which the aliases provide) where the
-runtime allows it: python3.12 and newer.
+`add_snapstart` turns on SnapStart (published versions only, which the aliases provide); the packaging
+step calls it for prod. It needs python3.12 or newer (LAMBDA_RUNTIME in deploy/project.py) and says so.
 """
 import re
 from typing import Any, Dict, Iterator, List, Tuple
@@ -113,10 +113,11 @@ def runtime_version(template: Dict[str, Any]) -> Tuple[int, int]:
     return int(major), int(minor)
 
 
-def add_snapstart(template: Dict[str, Any]) -> bool:
-    """SnapStart on every function with an alias, if the runtime supports it; True if it did."""
-    if runtime_version(template) < SNAPSTART_MIN:
-        return False
+def add_snapstart(template: Dict[str, Any]) -> None:
+    """SnapStart on every function with an alias; the runtime must support it."""
+    major, minor = runtime_version(template)
+    if (major, minor) < SNAPSTART_MIN:
+        raise RolloutError(f"SnapStart needs python{SNAPSTART_MIN[0]}.{SNAPSTART_MIN[1]}+ but the functions run "
+                           f"python{major}.{minor}: set LAMBDA_RUNTIME in deploy/project.py to a newer runtime")
     for name in aliased_functions(template):
         template["Resources"][name]["Properties"]["SnapStart"] = {"ApplyOn": "PublishedVersions"}
-    return True

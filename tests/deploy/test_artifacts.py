@@ -1,14 +1,20 @@
-"""The zips after the build step: our code inside, runtime-provided packages out, unchecked-hash bytecode."""
-import importlib.util
+"""The zips after the build step: our code inside, runtime-provided packages out, unchecked-hash bytecode
+(for the declared runtime), and the package importing like Lambda does under that runtime, SnapStart hooks
+included."""
+import json
+import os
 import re
-import sys
+import subprocess
 import zipfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List
 
 import pytest
 
+from deploy.aws import runtimes
 from deploy.aws.build_step import BuildError, build_package_dir, check_runtime, runtime_provided
+from deploy.project import LAMBDA_RUNTIME
 from tests.support.packaging import Package
 
 ZIPS = ("deployment.zip", "layer-deployment.zip")
@@ -16,7 +22,7 @@ ZIPS = ("deployment.zip", "layer-deployment.zip")
 RUNTIME_PROVIDED = re.compile(
     r"(^|site-packages/)(boto3|botocore|s3transfer|jmespath|urllib3|dateutil|six"
     r"|python[_-]dateutil)([/.]|-[^/]*\.(dist-info|egg-info|data)/)", re.IGNORECASE)
-CACHE_TAG = sys.implementation.cache_tag
+CACHE_TAG = "cpython-" + LAMBDA_RUNTIME.removeprefix("python").replace(".", "")  # the runtime's, not this Python's
 
 
 def names(path: Path) -> List[str]:
@@ -25,8 +31,16 @@ def names(path: Path) -> List[str]:
 
 
 def pyc_flags(data: bytes) -> int:
-    assert data[:4] == importlib.util.MAGIC_NUMBER
+    assert data[:4] == runtime_magic()
     return int.from_bytes(data[4:8], "little")
+
+
+@lru_cache(maxsize=None)
+def runtime_magic() -> bytes:
+    """The declared runtime's bytecode magic number (this Python's differs)."""
+    code = "import importlib.util, sys; sys.stdout.write(importlib.util.MAGIC_NUMBER.hex())"
+    return bytes.fromhex(subprocess.run([str(runtimes.ensure_venv()), "-c", code], capture_output=True, text=True,
+                                        check=True).stdout)
 
 
 def test_vendored_shared_code_is_inside_the_deployment_zip(pkg: Package) -> None:
@@ -104,7 +118,7 @@ def _zip(path: Path, files: Dict[str, str]) -> None:
 
 
 def test_build_step_strips_and_compiles(tmp_path: Path) -> None:
-    site = f"python/lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages/"
+    site = f"python/lib/{LAMBDA_RUNTIME}/site-packages/"
     src = tmp_path / "src"
     src.mkdir()
     _zip(src / "layer-deployment.zip", {
@@ -147,8 +161,7 @@ def test_build_step_is_deterministic(tmp_path: Path) -> None:
 def test_build_step_refuses_a_runtime_it_cannot_compile_for() -> None:
     with pytest.raises(BuildError, match="python3.99"):
         check_runtime({"Resources": {"Fn": {"Properties": {"Runtime": "python3.99"}}}})
-    check_runtime({"Resources": {"Fn": {"Properties": {
-        "Runtime": f"python{sys.version_info.major}.{sys.version_info.minor}"}}}})
+    check_runtime({"Resources": {"Fn": {"Properties": {"Runtime": LAMBDA_RUNTIME}}}})
 
 
 @pytest.mark.parametrize("entry, dist", [
@@ -170,33 +183,78 @@ IMPORT_ENV = {
 }
 
 
-@pytest.mark.parametrize("app", ["users", "orders"])
-def test_built_package_imports_from_bytecode_only(x86_64_build: Path, app: str, tmp_path: Path) -> None:
-    """Unzipped read-only like Lambda, with the runtime's boto3 after the layer on sys.path: the handler
-    imports, no module of ours or of the layer is compiled from source, botocore is the runtime's. (The
-    x86_64 build: the arm64 one, which deploys, holds aarch64 code this machine cannot load.)"""
-    import os
-    import subprocess
-
-    import boto3
-
-    built = x86_64_build / app / "dev"
-    task, opt = tmp_path / "task", tmp_path / "opt"
+def lambda_like(built: Path, root: Path, app: str, *extra: Path) -> Dict[str, str]:
+    """The package unzipped under `root` (task/, opt/) and an environment like Lambda's for the runtime venv's
+    python: the task root, the layer, then (`extra` and) the runtime's boto3 on the path, the stage's variables."""
+    task, opt = root / "task", root / "opt"
     for directory, artifact in ((task, "deployment.zip"), (opt, "layer-deployment.zip")):
         with zipfile.ZipFile(built / artifact) as zf:
             zf.extractall(directory)
-    site = opt / "python" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
-    runtime = Path(boto3.__file__).resolve().parents[1]
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "LAMBDA_TASK_ROOT": str(task),
-           "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "PYTHONPATH": os.pathsep.join(map(str, (task, site, runtime))),
-           **IMPORT_ENV[app]}
-    code = "import app, botocore; print('BOTOCORE=' + botocore.__file__)"
-    proc = subprocess.run([sys.executable, "-v", "-c", code], cwd=task, env=env, capture_output=True, text=True,
-                          timeout=60)
+    site = opt / "python" / "lib" / LAMBDA_RUNTIME / "site-packages"
+    runtime = runtimes.VENV / "lib" / LAMBDA_RUNTIME / "site-packages"  # boto3 as the Lambda runtime has it
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "LAMBDA_TASK_ROOT": str(task),
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{LAMBDA_RUNTIME}", "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "PYTHONPATH": os.pathsep.join(map(str, (task, site, *extra, runtime))), **IMPORT_ENV[app]}
+
+
+def run_runtime(code: str, env: Dict[str, str], cwd: Path, *flags: str) -> "subprocess.CompletedProcess[str]":
+    """`code` under the declared runtime's interpreter (not this Python), without its venv's site-packages."""
+    return subprocess.run([str(runtimes.ensure_venv()), "-S", *flags, "-c", code], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("app", ["users", "orders"])
+def test_built_package_imports_from_bytecode_only(x86_64_build: Path, app: str, tmp_path: Path) -> None:
+    """Unzipped like Lambda, under the declared runtime, with the runtime's boto3 after the layer on sys.path:
+    the handler imports, no module of ours or of the layer is compiled from source, botocore is the
+    runtime's. (The x86_64 build: the arm64 one, which deploys, holds aarch64 code this machine cannot load.)"""
+    env = lambda_like(x86_64_build / app / "dev", tmp_path, app)
+    task = tmp_path / "task"
+    proc = run_runtime("import app, botocore; print('BOTOCORE=' + botocore.__file__)", env, task, "-v")
     assert proc.returncode == 0, proc.stderr[-3000:]
     from_source = [line for line in proc.stderr.splitlines()
                    if line.startswith("# code object from") and str(tmp_path) in line and ".pyc" not in line]
     assert from_source == []
     assert any(line.startswith("# code object from") and str(task) in line for line in proc.stderr.splitlines())
+    runtime = runtimes.VENV / "lib" / LAMBDA_RUNTIME / "site-packages"
     assert proc.stdout.strip().endswith(str(runtime / "botocore" / "__init__.py"))
+
+
+FAKE_SNAPSHOT_RESTORE = """
+HOOKS = []
+
+
+def register_after_restore(hook):
+    HOOKS.append(hook)
+"""
+
+AFTER_RESTORE = """
+import json, random, sys
+import snapshot_restore_py, app
+hooks = snapshot_restore_py.HOOKS
+random.seed(7)
+snapshotted = [random.random() for _ in range(3)]
+random.seed(7)  # the state a snapshot carries
+for hook in hooks:
+    hook()
+restored = [random.random() for _ in range(3)]
+print(json.dumps({"hooks": [h.__module__ + "." + h.__name__ for h in hooks], "reseeded": restored != snapshotted,
+                  "version": list(sys.version_info[:2])}))
+"""
+
+
+@pytest.mark.parametrize("app", ["users", "orders"])
+def test_snapstart_hooks_register_and_run_on_the_runtime(x86_64_build: Path, app: str, tmp_path: Path) -> None:
+    """The after-restore hooks (chalicelib_shared/snapstart.py) on the packaged code, under the declared
+    runtime with a stand-in for its `snapshot_restore_py`: app.py registers one hook, and running it after a
+    "restore" reseeds `random` (and, for users, forgets the JWKS cache's clock readings without failing)."""
+    fake = tmp_path / "runtime-modules"
+    fake.mkdir()
+    (fake / "snapshot_restore_py.py").write_text(FAKE_SNAPSHOT_RESTORE)
+    env = lambda_like(x86_64_build / app / "dev", tmp_path, app, fake)
+    proc = run_runtime(AFTER_RESTORE, env, tmp_path / "task")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result == {"hooks": ["app._restored"], "reseeded": True,
+                      "version": list(runtimes.declared_version())}, proc.stdout

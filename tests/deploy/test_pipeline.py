@@ -25,7 +25,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from deploy.aws.deploy import DEFAULT_PREFIX, default_bucket, stack_name
-from deploy.project import APPS, ROOT
+from deploy.project import APPS, LAMBDA_RUNTIME, ROOT
 from tests.support.packaging import Package, cfn_lint
 
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -1028,11 +1028,25 @@ def test_pull_requests_run_make_test_with_the_ci_tools() -> None:
     assert str(job["runs-on"]).startswith("ubuntu-")
     assert re.search(r"^make test\b", runs(job), re.M)
     setup = {uses(s).split("@")[0]: s.get("with", {}) for s in steps(job)}
-    assert str(setup["actions/setup-python"]["python-version"]) == "3.11"
+    assert python_versions(job) == ["3.13", "3.11"]  # the Lambda runtime that packages; make's python3 last
     assert str(setup["actions/setup-node"]["node-version"]) == "20"
     assert str(setup["actions/setup-java"]["java-version"]) == "17"
     assert workflow["permissions"] == {"contents": "read"}
     assert not aws_steps(job)
+
+
+def python_versions(job: Mapping[str, Any]) -> List[str]:
+    (setup,) = [s.get("with", {}) for s in steps(job) if uses(s).startswith("actions/setup-python@")]
+    return str(setup["python-version"]).split()
+
+
+def test_every_job_that_packages_has_the_declared_lambda_runtime() -> None:
+    """`make test` and `make deploy` package under LAMBDA_RUNTIME's interpreter (deploy/aws/runtimes.py)."""
+    version = LAMBDA_RUNTIME.removeprefix("python")
+    jobs = [job for path in (TEST_WORKFLOW, DEPLOY_WORKFLOW) for job in load_workflow(path)["jobs"].values()
+            if re.search(r"^make (test|deploy|package)\b", runs(job), re.M)]
+    assert len(jobs) == 3
+    assert all(version in python_versions(job) for job in jobs)
 
 
 def test_no_stored_aws_keys_anywhere() -> None:

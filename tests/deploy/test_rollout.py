@@ -1,10 +1,9 @@
 """Production rollout, through the SAM transform and cfn-lint: versions behind the live alias with CodeDeploy
 (dev all at once, prod canary) rolling back on the alias's errors and the API's 5XX rate; arm64 artifacts
-whose every shared object is AArch64; SnapStart exactly when the runtime allows it; WAF in prod; the
+whose every shared object is AArch64; the declared runtime everywhere and SnapStart in prod; WAF in prod; the
 stack's KMS key; and checkov with 0 failed checks on every packaged template."""
 import io
 import json
-import os
 import re
 import subprocess
 import zipfile
@@ -14,8 +13,8 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 from deploy.aws.build_step import BuildError, check_architecture, elf_machine
-from deploy.aws.runtimes import newer_than
-from deploy.project import APPS, ROOT
+from deploy.aws.rollout import RolloutError, add_snapstart
+from deploy.project import APPS, LAMBDA_RUNTIME, ROOT
 from tests.support.packaging import Package, cfn_lint
 
 FUNCTIONS = {"users": {"APIHandler": "ApiHandlerLiveErrorsAlarm", "UsersAuthorizer": "AuthorizerLiveErrorsAlarm"},
@@ -122,50 +121,60 @@ def test_the_x86_64_build_holds_only_x86_64_code(x86_64_build: Path) -> None:
 
 def test_the_build_step_refuses_code_of_the_other_architecture(tmp_path: Path) -> None:
     elf = bytearray(b"\x7fELF\x02\x01\x01" + bytes(11) + (0x3E).to_bytes(2, "little"))
-    wheel = "Wheel-Version: 1.0\nTag: cp311-cp311-manylinux_2_17_x86_64\n"
+    wheel = "Wheel-Version: 1.0\nTag: cp313-cp313-manylinux_2_17_x86_64\n"
+    site = "python/lib/python3.13/site-packages/"
     zip_path = tmp_path / "layer-deployment.zip"
     with zipfile.ZipFile(zip_path, "w") as zf:
-        zf.writestr("python/lib/python3.11/site-packages/fast/_speedups.cpython-311-x86_64-linux-gnu.so", bytes(elf))
-        zf.writestr("python/lib/python3.11/site-packages/fast-1.0.dist-info/WHEEL", wheel)
-    assert check_architecture(zip_path, "x86_64") == 1
+        zf.writestr(site + "fast/_speedups.cpython-313-x86_64-linux-gnu.so", bytes(elf))
+        zf.writestr(site + "fast/_rust.abi3.so", bytes(elf))
+        zf.writestr(site + "fast-1.0.dist-info/WHEEL", wheel)
+    assert check_architecture(zip_path, "x86_64") == 2
     with pytest.raises(BuildError) as caught:
         check_architecture(zip_path, "arm64")
-    assert "_speedups.cpython-311-x86_64-linux-gnu.so: ELF machine 0x3e, not arm64's 0xb7" in str(caught.value)
-    assert "wheel tag cp311-cp311-manylinux_2_17_x86_64 is not for arm64" in str(caught.value)
+    assert "_speedups.cpython-313-x86_64-linux-gnu.so: ELF machine 0x3e, not arm64's 0xb7" in str(caught.value)
+    assert "wheel tag cp313-cp313-manylinux_2_17_x86_64 is not for arm64" in str(caught.value)
     assert elf_machine(io.BytesIO(b"#!/bin/sh\n" + bytes(20)).read(20)) is None
+
+
+def test_the_build_step_refuses_code_for_another_python(tmp_path: Path) -> None:
+    """An extension or wheel for another CPython than the declared runtime fails, naming the file."""
+    assert LAMBDA_RUNTIME == "python3.13"  # the fake files below are for 3.12, the one before it
+    elf = bytearray(b"\x7fELF\x02\x01\x01" + bytes(11) + (0x3E).to_bytes(2, "little"))
+    zip_path = tmp_path / "layer-deployment.zip"
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        zf.writestr("python/lib/python3.13/site-packages/fast/_speedups.cpython-312-x86_64-linux-gnu.so", bytes(elf))
+        zf.writestr("python/lib/python3.13/site-packages/fast-1.0.dist-info/WHEEL",
+                    "Wheel-Version: 1.0\nTag: cp312-cp312-manylinux_2_17_x86_64\n")
+    with pytest.raises(BuildError) as caught:
+        check_architecture(zip_path, "x86_64")
+    assert "_speedups.cpython-312-x86_64-linux-gnu.so: built for cpython-312 on x86_64, not python3.13 on x86_64" in \
+        str(caught.value)
+    assert "wheel tag cp312-cp312-manylinux_2_17_x86_64 is not for python3.13's ABI" in str(caught.value)
 
 
 # ---------------------------------------------------------------- SnapStart
 
-def test_snapstart_is_off_on_python311_and_said_so(pkg: Package) -> None:
-    functions = [r for r in pkg.template["Resources"].values() if r.get("Type") == "AWS::Serverless::Function"]
-    assert all(f["Properties"]["Runtime"] == "python3.11" for f in functions)
-    assert not any("SnapStart" in f["Properties"] for f in functions)  # cfn-lint rejects it on python3.11
-    from deploy.aws.package import snapstart_note
-    assert "SnapStart needs python3.12+" in (snapstart_note() or "")
+def test_every_function_runs_the_declared_runtime_with_snapstart_in_prod(pkg: Package) -> None:
+    """LAMBDA_RUNTIME (deploy/project.py) on every function and layer; SnapStart on the versions the live
+    aliases publish in prod, none in dev; both lint clean (cfn-lint knows which runtimes allow SnapStart)."""
+    resources = pkg.template["Resources"]
+    functions = {n: r["Properties"] for n, r in resources.items() if r.get("Type") == "AWS::Serverless::Function"}
+    assert functions and {p["Runtime"] for p in functions.values()} == {LAMBDA_RUNTIME}
+    layers = [r["Properties"] for r in resources.values() if r.get("Type") == "AWS::Serverless::LayerVersion"]
+    assert all(p["CompatibleRuntimes"] == [LAMBDA_RUNTIME] for p in layers)
+    expected = {"ApplyOn": "PublishedVersions"} if pkg.stage == "prod" else None
+    assert all(p.get("AutoPublishAlias") == "live" for p in functions.values())
+    assert {n: p.get("SnapStart") for n, p in functions.items()} == {n: expected for n in functions}
+    assert json.loads((pkg.dir / "build.json").read_text()) == {
+        "architecture": "arm64", "runtime": LAMBDA_RUNTIME, "snapstart": pkg.stage == "prod"}
+    assert cfn_lint(pkg.template) == ()
 
 
-@pytest.mark.slow
-def test_snapstart_on_prod_only_when_packaged_for_a_newer_runtime(tmp_path: Path) -> None:
-    """`make package RUNTIME_PYTHON=...` with a 3.12+ interpreter of this machine: it runs the unit suite under
-    that interpreter, then packages; SnapStart lands on the prod functions only, and both stages lint clean."""
-    interpreter = newer_than((3, 12))
-    if interpreter is None:
-        pytest.skip("no python3.12+ on this machine (PATH or pyenv): SnapStart needs a 3.12+ runtime to package for")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS")) and k != "PYTEST_ARGS"}
-    proc = subprocess.run(["make", "--no-print-directory", "package", "STAGE=all", f"RUNTIME_PYTHON={interpreter}",
-                           f"BUILD_DIR={tmp_path}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "unit suite under" in proc.stdout and re.search(r"\d+ passed", proc.stdout)
-    for app in APPS:
-        for stage in ("dev", "prod"):
-            template = json.loads((tmp_path / app.name / stage / "sam.json").read_text())
-            functions = {n: r["Properties"] for n, r in template["Resources"].items()
-                         if r.get("Type") == "AWS::Serverless::Function"}
-            assert {p["Runtime"] for p in functions.values()} != {"python3.11"}
-            expected = {"ApplyOn": "PublishedVersions"} if stage == "prod" else None
-            assert {n: p.get("SnapStart") for n, p in functions.items()} == {n: expected for n in functions}
-            assert cfn_lint(template) == ()
+def test_snapstart_refuses_a_runtime_without_it() -> None:
+    template = {"Resources": {"Fn": {"Type": "AWS::Serverless::Function",
+                                     "Properties": {"Runtime": "python3.11", "AutoPublishAlias": "live"}}}}
+    with pytest.raises(RolloutError, match=r"SnapStart needs python3.12\+ but the functions run python3.11"):
+        add_snapstart(template)
 
 
 # ---------------------------------------------------------------- WAF, KMS

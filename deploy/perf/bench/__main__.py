@@ -21,7 +21,7 @@ from deploy.perf.bench.packages import ensure_packages
 from deploy.perf.bench.report import evaluate, render
 from deploy.perf.bench.sandbox import Sandbox
 from deploy.perf.bench.warm import bench_warm
-from deploy.project import APPS, BUILD
+from deploy.project import APPS, BUILD, LAMBDA_RUNTIME
 
 DEFAULT_JSON = BUILD / "bench.json"
 APP_NAMES = [a.name for a in APPS]
@@ -33,7 +33,7 @@ def run(quick: bool = False, runs: Optional[int] = None, iterations: Optional[in
     iterations = iterations or (10 if quick else 200)
     started = time.monotonic()
     results: Dict[str, Any] = {"quick": quick, "runs": runs, "iterations": iterations,
-                               "python": sys.version.split()[0], "stage": STAGE}
+                               "runtime": LAMBDA_RUNTIME, "stage": STAGE}  # what the children run under
     results["packages"] = ensure_packages(rebuild, log)
     sandbox = Sandbox()
     ddb = BenchDynamo(sandbox.root / "dynamodb.log")
@@ -95,7 +95,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"bench failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     print(render(results))
-    print(f"\n(python {results['python']}, stage {STAGE}, packages {results['packages']}, "
+    print(f"\n(runtime {results['runtime']}, stage {STAGE}, packages {results['packages']}, "
           f"{results['elapsed_s']} s)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, Dict, List
 
 from deploy.perf.bench.fixtures import STAGE
-from deploy.project import APPS, BUILD, ROOT
+from deploy.project import APPS, BUILD, LAMBDA_RUNTIME, ROOT
 from deploy.project import app as app_named
 
 MEASURED = "x86_64"          # imported and timed here
@@ -31,7 +31,7 @@ def package_outputs(app: str, arch: str = MEASURED) -> List[Path]:
 
 
 def package_inputs(app: str) -> List[Path]:
-    files = [app_named(app).template, ROOT / "deploy" / "aws" / "package.py",
+    files = [app_named(app).template, ROOT / "deploy" / "aws" / "package.py", ROOT / "deploy" / "project.py",
              ROOT / "deploy" / "aws" / "build_step.py", ROOT / "deploy" / "aws" / "rollout.py"]
     for dirpath, dirnames, filenames in os.walk(app_named(app).path):
         dirnames[:] = [d for d in dirnames if d not in ("__pycache__", "deployments", "deployed", "venv")]
@@ -40,11 +40,12 @@ def package_inputs(app: str) -> List[Path]:
 
 
 def package_is_fresh(app: str, arch: str = MEASURED) -> bool:
-    """Fresh = every output exists, is newer than every input (mtimes) and is for `arch`."""
+    """Fresh = every output exists, is newer than every input (mtimes) and is for `arch` and the runtime."""
     outputs = package_outputs(app, arch)
     if not all(p.is_file() for p in outputs):
         return False
-    if json.loads((package_dir(app, arch) / "build.json").read_text()).get("architecture") != arch:
+    built = json.loads((package_dir(app, arch) / "build.json").read_text())
+    if (built.get("architecture"), built.get("runtime")) != (arch, LAMBDA_RUNTIME):
         return False
     newest_input = max(p.stat().st_mtime for p in package_inputs(app) if p.exists())
     return min(p.stat().st_mtime for p in outputs) >= newest_input

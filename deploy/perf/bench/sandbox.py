@@ -1,19 +1,20 @@
 """A Lambda-like filesystem and environment for the bench's children: the artifacts unzipped
 read-only (task root and /opt), a runtime dir holding only what the Lambda Python runtime ships, the
-environment Lambda sets, and the interpreter flags (`python -I -S -B`: no venv, no site-packages)."""
+environment Lambda sets, and the interpreter: the declared runtime's (LAMBDA_RUNTIME in deploy/project.py, from
+its virtualenv, deploy/aws/runtimes.py: the packaged bytecode is for that version), with `-I -S -B` (no venv,
+no site-packages)."""
 import os
 import shutil
-import sys
-import sysconfig
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from deploy.aws import runtimes
 from deploy.aws.package import PLACEHOLDER
 from deploy.perf.bench.fixtures import BENCH_TABLES, CLIENT_ID, FAKE_CREDS, POOL_ID, STAGE, BenchError
 from deploy.perf.bench.packages import package_dir
-from deploy.project import REGION, stage_env
+from deploy.project import LAMBDA_RUNTIME, REGION, stage_env
 from deploy.project import app as app_named
 
 RUNTIME_ENTRIES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six.py")
@@ -37,18 +38,18 @@ def _make_writable(path: Path) -> None:
 
 def layer_python_paths(opt: Path) -> List[str]:
     """Lambda's layer entries on sys.path: /opt/python/lib/pythonX.Y/site-packages and /opt/python."""
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    return [str(opt / "python" / "lib" / version / "site-packages"), str(opt / "python")]
+    return [str(opt / "python" / "lib" / LAMBDA_RUNTIME / "site-packages"), str(opt / "python")]
 
 
 def make_runtime_dir(dest: Path) -> Path:
-    """A dir with ONLY what the Lambda Python runtime ships, symlinked from this venv."""
-    site = Path(sysconfig.get_paths()["purelib"])
+    """A dir with ONLY what the Lambda Python runtime ships, symlinked from the runtime's venv."""
+    site = runtimes.ensure_venv().parents[1] / "lib" / LAMBDA_RUNTIME / "site-packages"
     dest.mkdir(parents=True)
     for entry in RUNTIME_ENTRIES:
         source = site / entry
         if not source.exists():
-            raise BenchError(f"{source} is missing: the venv lacks a runtime package (run `make deps`)")
+            raise BenchError(f"{source} is missing: the runtime venv lacks a runtime package "
+                             f"(requirements-package.txt)")
         (dest / entry).symlink_to(source)
         if entry.endswith(".py"):  # a top-level module's bytecode lives in site-packages/__pycache__
             for pyc in (site / "__pycache__").glob(entry[:-3] + ".*.pyc"):
@@ -118,8 +119,7 @@ def lambda_env(app: str, task: Optional[Path], runtime: Path, ddb_url: str, samp
         "LAMBDA_TASK_ROOT": str(task or runtime), "LAMBDA_RUNTIME_DIR": str(runtime),
         "AWS_LAMBDA_FUNCTION_NAME": function, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function}",
-        "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[$LATEST]bench", "AWS_EXECUTION_ENV":
-            f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[$LATEST]bench", "AWS_EXECUTION_ENV": f"AWS_Lambda_{LAMBDA_RUNTIME}",
         "_HANDLER": handler, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
         "AWS_ENDPOINT_URL_DYNAMODB": ddb_url, "PYTHONDONTWRITEBYTECODE": "1",
         "_X_AMZN_TRACE_ID": f"Root=1-6553f1a0-0123456789abcdef01234567;Parent=0123456789abcdef;"
@@ -133,6 +133,7 @@ def lambda_env(app: str, task: Optional[Path], runtime: Path, ddb_url: str, samp
 
 
 def child_cmd(script: Path, verbose: bool = False) -> List[str]:
-    """How the bench runs a child program: isolated (-I), without site-packages (-S), writing no
-    bytecode (-B); `verbose` adds -v, whose import lines tell bytecode loads from compiles."""
-    return [sys.executable, "-I", "-S", "-B", *(["-v"] if verbose else []), str(script)]
+    """How the bench runs a child program: under the runtime's interpreter, isolated (-I), without
+    site-packages (-S), writing no bytecode (-B); `verbose` adds -v, whose import lines tell bytecode
+    loads from compiles."""
+    return [str(runtimes.ensure_venv()), "-I", "-S", "-B", *(["-v"] if verbose else []), str(script)]
