@@ -40,7 +40,7 @@ response = app.app(event, fixtures.FakeLambdaContext(kind + "-fn", request_id="r
 print(json.dumps({"status": response["statusCode"]}))
 """
 
-APPS = {"users": ("users_app", "USERS_TABLE", "UsersTable"), "orders": ("orders_app", "ORDERS_TABLE", "OrdersTable")}
+CASES = {"users": ("users_app", "USERS_TABLE", "UsersTable"), "orders": ("orders_app", "ORDERS_TABLE", "OrdersTable")}
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def xray_endpoint() -> Any:
 
 
 def serve_one(stack: Any, app: str, table: str, endpoint: socket.socket, sampled: str = "1") -> int:
-    directory, table_var, _ = APPS[app]
+    directory, table_var, _ = CASES[app]
     env = {"PATH": os.environ["PATH"], **TEST_ENV[directory], table_var: table, "TRACING": "xray",
            "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{endpoint.getsockname()[1]}",
            "_X_AMZN_TRACE_ID": f"Root={ROOT_ID};Parent={PARENT_ID};Sampled={sampled}",
@@ -112,10 +112,10 @@ def check_trace(spans: List[Span], route: str, status: int, table: str) -> Span:
     return call
 
 
-@pytest.mark.parametrize("app", sorted(APPS))
+@pytest.mark.parametrize("app", sorted(CASES))
 def test_a_request_and_its_dynamodb_read_arrive_as_one_trace(stack: Any, app: str,
                                                             xray_endpoint: socket.socket) -> None:
-    table = stack.table(APPS[app][2])
+    table = stack.table(CASES[app][2])
     status = serve_one(stack, app, table, xray_endpoint)
     assert status == 404  # nothing stored under that id: the read succeeded and found nothing
     route = "/users/{userid}" if app == "users" else "/orders/{orderId}"
@@ -124,7 +124,7 @@ def test_a_request_and_its_dynamodb_read_arrive_as_one_trace(stack: Any, app: st
     assert "aws.request_id" in attributes(call)
 
 
-@pytest.mark.parametrize("app", sorted(APPS))
+@pytest.mark.parametrize("app", sorted(CASES))
 def test_a_failed_dynamodb_call_is_an_error_span(stack: Any, app: str, xray_endpoint: socket.socket) -> None:
     status = serve_one(stack, app, "no-such-table", xray_endpoint)
     assert status == 500  # a table the function cannot find is a broken deployment, not a retry
