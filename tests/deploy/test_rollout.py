@@ -108,13 +108,16 @@ def test_functions_and_layers_are_arm64_and_every_shared_object_is_aarch64(pkg: 
             assert resource["Properties"]["CompatibleArchitectures"] == ["arm64"]
     assert json.loads((pkg.dir / "build.json").read_text())["architecture"] == "arm64"
     found = shared_objects(pkg.dir / "layer-deployment.zip") + shared_objects(pkg.dir / "deployment.zip")
-    assert found and {machine for _, machine in found} == {0xB7}, found  # the layer carries cryptography, cffi
+    if pkg.app == "users":
+        assert found and {machine for _, machine in found} == {0xB7}, found  # the layer carries cryptography, cffi
+    else:
+        assert found == []  # orders ships pure Python since the X-Ray SDK (and its wrapt) went
 
 
 def test_the_x86_64_build_holds_only_x86_64_code(x86_64_build: Path) -> None:
     for app in APPS:
         found = shared_objects(x86_64_build / app.name / "dev" / "layer-deployment.zip")
-        assert found and {machine for _, machine in found} == {0x3E}, found
+        assert {machine for _, machine in found} == ({0x3E} if app.name == "users" else set()), found
         sam = json.loads((x86_64_build / app.name / "dev" / "sam.json").read_text())
         assert sam["Resources"]["APIHandler"]["Properties"]["Architectures"] == ["x86_64"]
 

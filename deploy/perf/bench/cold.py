@@ -1,5 +1,6 @@
 """1. Cold start per app, as Lambda pays it: (a) `chalice package` output, (b) after the build step,
-(c) the baseline (boto3, a client, the same GetItem), (z) the users authorizer's function on (b).
+(c) the baseline (boto3, a client, the same GetItem), (t) (b) with tracing off (TRACING=off: b - t is
+what tracing costs a cold start), (z) the users authorizer's function on (b).
 Each run is a fresh child (cold_child.py) in the sandbox; runs are interleaved, medians reported."""
 import json
 import os
@@ -29,7 +30,7 @@ TIMINGS = ("total_ms", "interpreter_ms", "init_ms", "first_request_ms", "process
 
 
 def cold_kinds(app: str) -> Tuple[str, ...]:
-    return ("a", "b", "c", "z") if app == "users" else ("a", "b", "c")
+    return ("a", "b", "c", "t", "z") if app == "users" else ("a", "b", "c", "t")
 
 
 def cold_event(app: str) -> Dict[str, Any]:
@@ -62,16 +63,19 @@ def _child_setup(sandbox: Sandbox, app: str, kind: str, ddb_url: str,
         env.update(BENCH_KIND="baseline", BENCH_SYS_PATH=json.dumps(sandbox.sys_path(None, None)),
                    BENCH_GET_ITEM=json.dumps(cold_get_item(app)))
         return env, sandbox.runtime
-    task, _ = sandbox.dirs[(app, kind)]
+    variant = "b" if kind == "t" else kind
+    task, _ = sandbox.dirs[(app, variant)]
     env = lambda_env(app, task, sandbox.runtime, ddb_url, sampled=True)
-    env.update(BENCH_KIND="app", BENCH_SYS_PATH=json.dumps(sandbox.sys_path(app, kind)),
+    env.update(BENCH_KIND="app", BENCH_SYS_PATH=json.dumps(sandbox.sys_path(app, variant)),
                BENCH_EVENT=json.dumps(cold_event(app)))
+    if kind == "t":
+        env["TRACING"] = "off"
     return env, task
 
 
 def run_cold_once(sandbox: Sandbox, app: str, kind: str, ddb_url: str, workdir: Path,
                   jwks: JwksServer, verbose: bool = False) -> Dict[str, Any]:
-    """kind: 'a' | 'b' | 'c' (baseline) | 'z' (users authorizer function, (b) artifact)."""
+    """kind: 'a' | 'b' | 'c' (baseline) | 't' ((b), TRACING=off) | 'z' (users authorizer function, (b))."""
     env, cwd = _child_setup(sandbox, app, kind, ddb_url, jwks)
     result_file = workdir / f"cold-{app}-{kind}-{os.getpid()}.json"
     result_file.unlink(missing_ok=True)
@@ -154,6 +158,7 @@ def bench_cold(sandbox: Sandbox, ddb_url: str, jwks: JwksServer, runs: int, work
         a, b, c = (per[k]["total_ms"] for k in ("a", "b", "c"))
         per["b_over_c"] = round(b / c, 3)
         per["cut"] = round((b - c) / (a - c), 3) if a > c else None  # (b-c)/(a-c)
+        per["tracing_ms"] = round(b - per["t"]["total_ms"], 1)  # what tracing adds to a cold start
         for variant in ("a", "b"):
             verbose = run_cold_once(sandbox, app, variant, ddb_url, workdir, jwks, verbose=True)
             per[variant]["compiled_from_source"] = compiled_from_source(verbose["stderr"], sandbox, app, variant)

@@ -11,7 +11,8 @@ ROUTE_TARGETS = {  # app -> route -> DynamoDB round trips per call
 }
 EXACT = {("orders", "create"): False}  # create: "at most 3"; everything else exactly the target
 VARIANT_NAMES = {"a": "(a) chalice package", "b": "(b) after build step", "c": "(c) boto3 + client + GetItem",
-                 "z": "(z) authorizer function, (b)", "b-arm64": "(b) arm64 build step"}
+                 "t": "(t) (b) with TRACING=off", "z": "(z) authorizer function, (b)",
+                 "b-arm64": "(b) arm64 build step"}
 
 
 class _Checks(List[Dict[str, Any]]):
@@ -102,7 +103,8 @@ def _cold_lines(cold: Dict[str, Any]) -> List[str]:
                          f"{row['init_ms']:7.1f} {row['first_request_ms']:7.1f} {row['modules']:7} "
                          f"{compiled!s:>8}  {row['botocore_from']}")
         lines.append(f"   {app:7} ratios: b/c = {per['b_over_c']}   (b-c)/(a-c) = {per['cut']}   "
-                     f"a/c = {round(per['a']['total_ms'] / per['c']['total_ms'], 3)}"
+                     f"a/c = {round(per['a']['total_ms'] / per['c']['total_ms'], 3)}   "
+                     f"tracing b-t = {per['tracing_ms']} ms"
                      + (f"   z/c = {round(per['z']['total_ms'] / per['c']['total_ms'], 3)}" if "z" in per else ""))
     return lines
 
