@@ -3,8 +3,8 @@
     python -m deploy.aws.build_step SRC_DIR DST_DIR   # SRC_DIR holds chalice's deployment.zip + layer zip
 
 - Removes the packages the Lambda Python runtime already ships (boto3, botocore, s3transfer, jmespath,
-  urllib3, python-dateutil, six) with their dist-info: aws-xray-sdk drags botocore into the layer, where an
-  uncompiled copy would shadow the runtime's compiled one.
+  urllib3, python-dateutil, six) with their dist-info: a dependency that requires botocore drags it into
+  the layer, where an uncompiled copy would shadow the runtime's compiled one.
 - Compiles every .py to `__pycache__/*.pyc` with `--invalidation-mode unchecked-hash`: `chalice package` ships
   none, so Lambda would compile every import on each cold start; timestamp-based .pyc go stale after a zip
   round trip, hash-based unchecked ones do not. The .py stay (tracebacks); paths in the bytecode are the
