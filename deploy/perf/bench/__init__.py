@@ -17,7 +17,7 @@ one order seeded):
    (c) = baseline: import boto3, create the DynamoDB client, the same one GetItem; and for users,
    (z) = the authorizer's own function on the (b) artifact (_HANDLER=app.users_authorizer), whose
    first call verifies a token against a loopback JWKS (one fetch); it must import neither boto3
-   nor the OpenTelemetry SDK; and (t) = (b) with TRACING=off, so b - t is what tracing costs a cold start.
+   nor the trace exporter; and (t) = (b) with TRACING=off, so b - t is what tracing costs a cold start.
    Interleaved runs,
    medians. Time = from just before the parent spawns the child to the response (the child reports
    time.perf_counter(), CLOCK_MONOTONIC, comparable across processes on Linux). Plus one `python -v`

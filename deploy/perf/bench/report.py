@@ -59,7 +59,7 @@ def _cold_checks(checks: _Checks, app: str, per: Dict[str, Any]) -> None:
     if "z" in per:
         z = per["z"]["total_ms"]
         heavy = per["z"]["heavy_imported"]
-        checks.add(f"cold {app} authorizer function: imports neither boto3 nor the OpenTelemetry SDK", not heavy,
+        checks.add(f"cold {app} authorizer function: imports neither boto3 nor the trace exporter", not heavy,
                    f"imported: {', '.join(heavy)}" if heavy else "neither imported")
         checks.add(f"cold {app} authorizer function: z < c", z < c,
                    f"z/c = {z:.0f}/{c:.0f} = {round(z / c, 3)} (z/b = {round(z / b, 3)})", timing=True)

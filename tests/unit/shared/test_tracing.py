@@ -1,25 +1,23 @@
-"""The tracing switch (chalicelib_shared/tracing.py): off unless a stage asks, a clear error for a mode
-that does not exist, and `console` showing the spans (what `TRACING=console make dev` prints). What
-X-Ray receives in Lambda is tests/integration/test_tracing.py."""
+"""The tracing switch and its pieces (chalicelib_shared/tracing.py, otlp_udp.py): off unless a stage asks,
+a clear error for a mode that does not exist, X-Ray's trace header read as Lambda writes it, and `console`
+showing the spans (what `TRACING=console make dev` prints). What X-Ray receives in Lambda, decoded with
+the official OTLP definitions, is tests/integration/test_tracing.py."""
 import json
-import subprocess
-import sys
+from typing import Any
 
 import pytest
 
 from chalicelib_shared.otlp_udp import parse_endpoint
 from chalicelib_shared.settings import SettingsError, env_choice
-from chalicelib_shared.tracing import MODES, Tracing
-from deploy.project import ROOT
+from chalicelib_shared.tracing import MODES, Tracing, invocation_parent
 
 
-def test_off_records_nothing_and_imports_no_opentelemetry() -> None:
-    code = ("import sys; from chalicelib_shared.tracing import Tracing; t = Tracing('users').build()\n"
-            "with t.request('GET', '/users', 'r1') as span: span.status(200)\n"
-            "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "[]"
+def test_off_records_nothing(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+    tracing = Tracing("users").build()
+    with tracing.request("GET", "/users", "r1") as span:
+        span.status(200)
+    assert (tracing.enabled, tracing._exporter, capsys.readouterr().out) == (False, None, "")
 
 
 def test_an_unknown_mode_is_refused_naming_the_setting() -> None:
@@ -38,16 +36,44 @@ def test_the_x_ray_endpoint_must_be_host_and_port() -> None:
             parse_endpoint(bad)
 
 
-def test_console_shows_the_request_span_with_its_route_and_status(capsys: pytest.CaptureFixture[str]) -> None:
-    tracing = Tracing("orders", "console").build()
-    try:
-        with tracing.request("GET", "/orders/{orderId}", "req-1") as span:
-            span.status(503)
-    finally:
-        tracing.shutdown()
+@pytest.mark.parametrize("header, expected", [
+    ("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+     ("5759e988bd862e3fe1be46a994272793", "53995c3f42cd8ad8", True)),
+    ("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0",
+     ("5759e988bd862e3fe1be46a994272793", "53995c3f42cd8ad8", False)),
+    ("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1;Lineage=a87bd80c:0",
+     ("5759e988bd862e3fe1be46a994272793", None, True)),
+    ("Root=1-zz59e988-bd862e3fe1be46a994272793;Parent=nothex;Sampled=1", (None, None, True)),
+    ("", (None, None, True)),  # no header (local runs): a new trace of our own
+])
+def test_the_invocation_trace_header(header: str, expected: Any) -> None:
+    trace_id, parent, sampled = invocation_parent(header)
+    assert (trace_id and trace_id.hex(), parent and parent.hex(), sampled) == expected
+
+
+def test_console_shows_the_request_span_with_its_route_and_status(capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;"
+                                           "Sampled=1")
+    with Tracing("orders", "console").request("GET", "/orders/{orderId}", "req-1") as span:
+        span.status(503)
     printed = json.loads(capsys.readouterr().out)
-    assert printed["name"] == "GET /orders/{orderId}" and printed["kind"] == "SpanKind.SERVER"
+    assert (printed["name"], printed["kind"]) == ("GET /orders/{orderId}", "SERVER")
+    assert (printed["trace_id"], printed["parent_id"]) == ("5759e988bd862e3fe1be46a994272793", "53995c3f42cd8ad8")
     assert printed["attributes"] == {"http.request.method": "GET", "http.route": "/orders/{orderId}",
                                      "aws.request_id": "req-1", "http.response.status_code": 503}
-    assert printed["status"]["status_code"] == "ERROR"
-    assert printed["resource"]["attributes"]["service.name"] == "orders"
+    assert printed["status"]["code"] == "ERROR"
+    assert printed["start_unix_nano"] <= printed["end_unix_nano"]
+
+
+def test_an_exception_escaping_the_route_fails_the_span(capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+    with pytest.raises(KeyError):
+        with Tracing("users", "console").request("GET", "/users", None):
+            raise KeyError("boom")
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["parent_id"] is None and len(printed["trace_id"]) == 32  # a new trace, X-Ray's id form
+    assert printed["status"]["code"] == "ERROR"
+    assert printed["events"] == [{"name": "exception", "attributes": {"exception.type": "KeyError",
+                                                                      "exception.message": "'boom'"}}]

@@ -1,29 +1,27 @@
 # GENERATED from chalicelib_shared/otlp_udp.py by `make sync`. Do not edit: edit the source and run `make sync`.
 """Spans as OTLP over UDP to the function's X-Ray endpoint, the way the AWS Distro for OpenTelemetry
 (ADOT) exports inside Lambda (aws-otel-python-instrumentation: `OTLPUdpSpanExporter` in
-amazon/opentelemetry/distro/otlp_udp_exporter.py, and its Lambda "lite" SDK).
+amazon/opentelemetry/distro/otlp_udp_exporter.py, and the encoder of its Lambda "lite" SDK,
+opentelemetry_lite_sdk.py).
 
 Lambda with active tracing gives every function an X-Ray endpoint on loopback, named by
 `AWS_XRAY_DAEMON_ADDRESS` (`host:port`). ADOT sends sampled spans there as datagrams: the line
 `{"format":"json","version":1}`, then `T1S` and the base64 of an OTLP `ExportTraceServiceRequest`
-(protobuf). Lambda forwards them to X-Ray, which places the spans in the invocation's trace.
+(protobuf, opentelemetry/proto/collector/trace/v1). Lambda forwards them to X-Ray, which places the
+spans in the invocation's trace.
 
-Why the protobuf encoding is ours (as in ADOT's Lambda lite SDK): OpenTelemetry's encoder
-(opentelemetry-exporter-otlp-proto-common with protobuf) adds about 23 ms to every cold start, a
-tenth of what boto3 and one client cost (README, "Tracing"). The ~50 lines below write only the
-fields a span of ours has; tests/integration/test_tracing.py decodes what they send with the official
+The encoder writes only the fields our spans have (tracing.py), with the standard library:
+OpenTelemetry's own encoder needs `protobuf` and the SDK's span classes (README, "Tracing", for what
+they cost a cold start). tests/integration/test_tracing.py decodes what it sends with the official
 OTLP definitions (opentelemetry-proto).
 """
 import base64
 import socket
 import struct
-from typing import Any, Dict, List, Sequence, Tuple
-
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 PROTOCOL_HEADER = b'{"format":"json","version":1}\n'
-SAMPLED_TRACES = b"T1S"  # ADOT's prefix for sampled spans (the SDK's processors see only sampled ones)
+SAMPLED_TRACES = b"T1S"  # ADOT's prefix for sampled spans (nothing unsampled is ever sent)
 DEFAULT_ENDPOINT = "127.0.0.1:2000"
 
 
@@ -36,7 +34,7 @@ def parse_endpoint(endpoint: str) -> Tuple[str, int]:
 
 # -- protobuf wire format (https://protobuf.dev/programming-guides/encoding/) ------------------------
 def _varint(value: int) -> bytes:
-    value &= (1 << 64) - 1  # negative int64 as two's complement
+    value &= (1 << 64) - 1  # a negative int64 as two's complement
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)
@@ -45,8 +43,12 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
+def _tag(field: int, wire_type: int) -> bytes:
+    return _varint(field << 3 | wire_type)
+
+
 def _len(field: int, payload: bytes) -> bytes:
-    return _varint(field << 3 | 2) + _varint(len(payload)) + payload
+    return _tag(field, 2) + _varint(len(payload)) + payload
 
 
 def _str(field: int, text: str) -> bytes:
@@ -54,73 +56,61 @@ def _str(field: int, text: str) -> bytes:
 
 
 def _fixed64(field: int, value: int) -> bytes:
-    return _varint(field << 3 | 1) + struct.pack("<Q", value)
+    return _tag(field, 1) + struct.pack("<Q", value)
 
 
 def _any_value(value: Any) -> bytes:  # opentelemetry.proto.common.v1.AnyValue
     if isinstance(value, bool):
-        return _varint(2 << 3) + _varint(int(value))
+        return _tag(2, 0) + _varint(int(value))
     if isinstance(value, int):
-        return _varint(3 << 3) + _varint(value)
+        return _tag(3, 0) + _varint(value)
     if isinstance(value, float):
-        return _varint(4 << 3 | 1) + struct.pack("<d", value)
+        return _tag(4, 1) + struct.pack("<d", value)
     if isinstance(value, (list, tuple)):
-        return _len(5, b"".join(_len(1, _any_value(v)) for v in value))
+        return _len(5, b"".join(_len(1, _any_value(v)) for v in value))  # ArrayValue
     return _len(1, str(value).encode("utf-8"))
 
 
-def _attributes(field: int, attributes: Any) -> bytes:  # repeated KeyValue
-    return b"".join(_len(field, _str(1, key) + _len(2, _any_value(value)))
-                    for key, value in (attributes or {}).items())
+def _attributes(field: int, attributes: Mapping[str, Any]) -> bytes:  # repeated KeyValue
+    return b"".join(_len(field, _str(1, key) + _len(2, _any_value(value))) for key, value in attributes.items())
 
 
-def _span(span: ReadableSpan) -> bytes:  # opentelemetry.proto.trace.v1.Span
-    context = span.get_span_context()
-    if context is None:  # never for a span the SDK ended
-        return b""
-    out = [_len(1, context.trace_id.to_bytes(16, "big")), _len(2, context.span_id.to_bytes(8, "big"))]
-    if span.parent is not None:
-        out.append(_len(4, span.parent.span_id.to_bytes(8, "big")))
-    out += [_str(5, span.name), _varint(6 << 3) + _varint(span.kind.value + 1),  # OTLP counts from UNSPECIFIED
-            _fixed64(7, span.start_time or 0), _fixed64(8, span.end_time or 0), _attributes(9, span.attributes)]
-    for event in span.events:
-        out.append(_len(11, _fixed64(1, event.timestamp) + _str(2, event.name) + _attributes(3, event.attributes)))
-    status = _str(2, span.status.description or "") + _varint(3 << 3) + _varint(span.status.status_code.value)
-    out.append(_len(15, status))
+def _span(span: Any) -> bytes:  # opentelemetry.proto.trace.v1.Span, from a tracing.Span
+    out = [_len(1, span.trace_id), _len(2, span.span_id)]
+    if span.parent_id:
+        out.append(_len(4, span.parent_id))
+    out += [_str(5, span.name), _tag(6, 0) + _varint(span.kind), _fixed64(7, span.start), _fixed64(8, span.end),
+            _attributes(9, span.attributes)]
+    for time_ns, name, attributes in span.events:
+        out.append(_len(11, _fixed64(1, time_ns) + _str(2, name) + _attributes(3, attributes)))
+    out.append(_len(15, _str(2, span.status_message) + _tag(3, 0) + _varint(span.status_code)))  # Status
     return b"".join(out)
 
 
-def encode_spans(spans: Sequence[ReadableSpan]) -> bytes:
-    """An ExportTraceServiceRequest: one ResourceSpans per resource, one ScopeSpans per scope."""
-    grouped: Dict[Any, Dict[Any, List[ReadableSpan]]] = {}
-    for span in spans:
-        grouped.setdefault(span.resource, {}).setdefault(span.instrumentation_scope, []).append(span)
-    request = b""
-    for resource, scopes in grouped.items():
-        body = _len(1, _attributes(1, resource.attributes))
-        for scope, members in scopes.items():
-            scope_bytes = _str(1, scope.name) + _str(2, scope.version or "") if scope else b""
-            body += _len(2, _len(1, scope_bytes) + b"".join(_len(2, _span(s)) for s in members))
-        request += _len(1, body)
-    return request
+def encode(resource: Mapping[str, Any], scope: str, spans: Iterable[Any]) -> bytes:
+    """An ExportTraceServiceRequest holding `spans`, all of one resource and one instrumentation scope."""
+    scope_spans = _len(1, _str(1, scope)) + b"".join(_len(2, _span(span)) for span in spans)
+    return _len(1, _len(1, _attributes(1, resource)) + _len(2, scope_spans))
 
 
-def datagram(spans: Sequence[ReadableSpan]) -> bytes:
-    return PROTOCOL_HEADER + SAMPLED_TRACES + base64.b64encode(encode_spans(spans))
+def datagram(request: bytes) -> bytes:
+    return PROTOCOL_HEADER + SAMPLED_TRACES + base64.b64encode(request)
 
 
-class OtlpUdpSpanExporter(SpanExporter):
+class UdpExporter:
+    """Sends each request's spans as one datagram; never raises, never blocks. The socket is opened by
+    the first export, so a SnapStart snapshot (taken after init) holds none."""
+
     def __init__(self, endpoint: str = DEFAULT_ENDPOINT) -> None:
         self.address = parse_endpoint(endpoint)
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._socket.setblocking(False)  # a trace is never worth a request's time
+        self._socket: Optional[socket.socket] = None
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+    def export(self, resource: Dict[str, Any], scope: str, spans: Sequence[Any]) -> bool:
         try:
-            self._socket.sendto(datagram(spans), self.address)
+            if self._socket is None:
+                self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                self._socket.setblocking(False)  # a trace is never worth a request's time
+            self._socket.sendto(datagram(encode(resource, scope, spans)), self.address)
         except OSError:
-            return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        self._socket.close()
+            return False
+        return True

@@ -1,31 +1,95 @@
 # GENERATED from chalicelib_shared/tracing.py by `make sync`. Do not edit: edit the source and run `make sync`.
-"""Traces with OpenTelemetry: one server span per request, one client span per DynamoDB call.
+"""Traces for X-Ray after the X-Ray SDK: one server span per request, one client span per DynamoDB call,
+sent as OpenTelemetry (OTLP) spans over UDP to the function's X-Ray endpoint (otlp_udp.py), as the AWS
+Distro for OpenTelemetry does inside Lambda.
 
 Modes (the `TRACING` setting; .chalice/config.json sets `xray` in the dev and prod stages):
-- `off` (the default, and the local stage's): nothing is imported or recorded.
-- `xray`: spans go as OTLP over UDP to the function's X-Ray endpoint (`AWS_XRAY_DAEMON_ADDRESS`, which
-  Lambda sets when active tracing is on), the way the AWS Distro for OpenTelemetry exports inside Lambda
-  (otlp_udp.py). The request span's parent is the invocation's `_X_AMZN_TRACE_ID` (Lambda's own
-  segment for the function), read by OpenTelemetry's `AwsXRayLambdaPropagator`, so X-Ray shows one
-  trace per request: API Gateway, Lambda, the route, and each DynamoDB call under it. An invocation
-  that X-Ray did not sample (`Sampled=0`) records and sends nothing.
-- `console`: the same spans as JSON on stdout (for `TRACING=console make dev`).
+- `off` (the default, and the local stage's): nothing is recorded.
+- `xray`: each request's spans go as one datagram to `AWS_XRAY_DAEMON_ADDRESS`, which Lambda sets when
+  active tracing is on. The request span's parent is the invocation's `_X_AMZN_TRACE_ID` (Lambda's own
+  segment for the function; its Root is the trace id), so X-Ray shows one trace per request: API
+  Gateway, Lambda, the route, and each DynamoDB call under it. An invocation that X-Ray did not sample
+  (`Sampled=0`) records and sends nothing.
+- `console`: the same spans as JSON lines on stdout (for `TRACING=console make dev`).
 
-`instrument(client)` traces every call of the app's one DynamoDB client through botocore's own events,
-with the attributes OpenTelemetry's botocore instrumentation sets: operation (`rpc.method`), table
-(`aws.dynamodb.table_names`), request id, HTTP status, duration, and a failure as the span's error
-status with an `exception` event. That instrumentation package is not used: importing it (its
-instrumentor checks installed distributions with `packaging` and `importlib.metadata`) costs about
-35 ms of every cold start (README, "Tracing"). Nothing here imports the OpenTelemetry SDK until
-`build()`, so a function that serves no HTTP request (the users authorizer) never pays for it.
+The spans carry OpenTelemetry's semantic conventions (`http.route`, `rpc.method`,
+`aws.dynamodb.table_names`, ...). `instrument(client)` traces every call of the app's one DynamoDB client
+through botocore's own events, as OpenTelemetry's botocore instrumentation does.
+
+Why spans are recorded here and not by the OpenTelemetry SDK: with the API, the SDK and the botocore
+instrumentation, tracing cost the cold start more than everything else the apps add to boto3 (README,
+"Tracing", has the measurements); AWS's own ADOT Lambda layer has a "lite" SDK for the same reason.
+What these ~100 lines keep of it: trace and span ids, parent, timing, attributes, events and status, and
+the OTLP encoding, checked against the official definitions by tests/integration/test_tracing.py.
 """
+import contextvars
 import os
 import sys
+import time
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 MODES = ("off", "xray", "console")
 SCOPE = "chalicelib.shared.tracing"
+SERVER, CLIENT = 2, 3          # OTLP Span.SpanKind
+UNSET, ERROR = 0, 2            # OTLP Status.StatusCode
+
+
+class Span:
+    __slots__ = ("trace_id", "span_id", "parent_id", "name", "kind", "start", "end", "attributes", "events",
+                 "status_code", "status_message", "children")
+
+    def __init__(self, trace_id: bytes, parent_id: Optional[bytes], name: str, kind: int,
+                 attributes: Dict[str, Any]) -> None:
+        self.trace_id, self.parent_id, self.name, self.kind = trace_id, parent_id, name, kind
+        self.span_id = os.urandom(8)  # fresh in every SnapStart restore, unlike `random`
+        self.start, self.end = time.time_ns(), 0
+        self.attributes = attributes
+        self.events: List[Tuple[int, str, Dict[str, Any]]] = []
+        self.status_code, self.status_message = UNSET, ""
+        self.children: List["Span"] = []
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        self.attributes[key] = value
+
+    def fail(self, kind: str, message: str) -> None:
+        """The error status, and the failure as OpenTelemetry's `exception` event."""
+        self.events.append((time.time_ns(), "exception", {"exception.type": kind, "exception.message": message}))
+        self.status_code, self.status_message = ERROR, message
+
+    def finish(self) -> None:
+        self.end = time.time_ns()
+
+    def as_json(self) -> Dict[str, Any]:
+        return {"name": self.name, "kind": {SERVER: "SERVER", CLIENT: "CLIENT"}[self.kind],
+                "trace_id": self.trace_id.hex(), "span_id": self.span_id.hex(),
+                "parent_id": self.parent_id.hex() if self.parent_id else None,
+                "start_unix_nano": self.start, "end_unix_nano": self.end, "attributes": self.attributes,
+                "events": [{"name": name, "attributes": attrs} for _, name, attrs in self.events],
+                "status": {"code": "ERROR" if self.status_code == ERROR else "UNSET", "message": self.status_message}}
+
+
+_current: "contextvars.ContextVar[Optional[Span]]" = contextvars.ContextVar("request_span", default=None)
+
+
+def invocation_parent(header: Optional[str]) -> Tuple[Optional[bytes], Optional[bytes], bool]:
+    """(trace id, parent span id, sampled) from an X-Ray trace header (`Root=1-5759e988-bd86...;
+    Parent=53995c3f42cd8ad8;Sampled=1`); no header: a new trace, sampled (local runs)."""
+    if not header:
+        return None, None, True
+    fields = dict(part.strip().split("=", 1) for part in header.split(";") if "=" in part)
+    root = fields.get("Root", "").split("-")
+    try:
+        trace_id = bytes.fromhex(root[1] + root[2]) if len(root) == 3 and root[0] == "1" else None
+        parent = bytes.fromhex(fields["Parent"]) if len(fields.get("Parent", "")) == 16 else None
+    except ValueError:
+        trace_id = parent = None
+    return trace_id, parent, fields.get("Sampled") == "1"
+
+
+def new_trace_id() -> bytes:
+    """X-Ray's form: the epoch second, then 96 random bits."""
+    return int(time.time()).to_bytes(4, "big") + os.urandom(12)
 
 
 class Tracing:
@@ -34,118 +98,108 @@ class Tracing:
             raise ValueError(f"tracing mode {mode!r}: expected one of {', '.join(MODES)}")
         self.service = service
         self.mode = mode
-        self._tracer: Any = None
-        self._provider: Any = None
+        self._exporter: Any = None
+        self.resource = {"service.name": service, "cloud.provider": "aws",
+                         **({"faas.name": os.environ["AWS_LAMBDA_FUNCTION_NAME"]}
+                            if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else {})}
 
     @property
     def enabled(self) -> bool:
         return self.mode != "off"
 
     def build(self) -> "Tracing":
-        """Import and set up OpenTelemetry (in the init phase, not in the first request); idempotent."""
-        if not self.enabled or self._tracer is not None:
-            return self
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-
-        # Resource(...) as given: Resource.create() would run the resource detectors found by entry points.
-        self._provider = TracerProvider(resource=Resource({"service.name": self.service, "cloud.provider": "aws"}))
-        self._provider.add_span_processor(SimpleSpanProcessor(self._exporter()))
-        self._tracer = self._provider.get_tracer(SCOPE)
+        """Set up the exporter (in the init phase, not in the first request); idempotent."""
+        if self.mode == "xray" and self._exporter is None:
+            from .otlp_udp import DEFAULT_ENDPOINT, UdpExporter
+            self._exporter = UdpExporter(os.environ.get("AWS_XRAY_DAEMON_ADDRESS") or DEFAULT_ENDPOINT)
         return self
-
-    def _exporter(self) -> Any:
-        if self.mode == "console":
-            from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-            return ConsoleSpanExporter(out=sys.stdout)  # its default is the stdout of its import
-        from .otlp_udp import DEFAULT_ENDPOINT, OtlpUdpSpanExporter
-        return OtlpUdpSpanExporter(os.environ.get("AWS_XRAY_DAEMON_ADDRESS") or DEFAULT_ENDPOINT)
 
     @contextmanager
     def request(self, method: str, route: str, request_id: Optional[str]) -> Iterator["RequestSpan"]:
         """The span of one API request, current while the route runs (DynamoDB spans become its children)."""
-        if not self.enabled:
+        trace_id, parent, sampled = invocation_parent(os.environ.get("_X_AMZN_TRACE_ID"))
+        if not (self.enabled and sampled):
             yield RequestSpan(None)
             return
-        self.build()
-        from opentelemetry.propagators.aws import AwsXRayLambdaPropagator
-        from opentelemetry.trace import SpanKind
-
-        parent = AwsXRayLambdaPropagator().extract({})  # the invocation's _X_AMZN_TRACE_ID, if any
         attributes: Dict[str, Any] = {"http.request.method": method, "http.route": route}
         if request_id:
             attributes["aws.request_id"] = request_id
-        with self._tracer.start_as_current_span(f"{method} {route}", context=parent, kind=SpanKind.SERVER,
-                                                attributes=attributes) as span:
+        span = Span(trace_id or new_trace_id(), parent, f"{method} {route}", SERVER, attributes)
+        token = _current.set(span)
+        try:
             yield RequestSpan(span)
+        except BaseException as exc:
+            span.fail(type(exc).__name__, str(exc))
+            raise
+        finally:
+            _current.reset(token)
+            span.finish()
+            self._send([*span.children, span])
+
+    def _send(self, spans: List[Span]) -> None:
+        if self.mode == "console":
+            import json
+            for span in spans:
+                print(json.dumps(span.as_json(), default=str), file=sys.stdout, flush=True)
+        else:
+            self.build()
+            self._exporter.export(self.resource, SCOPE, spans)
 
     def instrument(self, client: Any) -> Any:
         """A span per call of `client` (a botocore client), child of the current request's span."""
         if self.enabled:
             service = client.meta.service_model.service_id.hyphenize()
             # before-parameter-build sees the call's own parameters (before-call sees the HTTP request)
-            client.meta.events.register(f"before-parameter-build.{service}", self._call_started)
-            client.meta.events.register(f"after-call.{service}", self._call_ended)
-            client.meta.events.register(f"after-call-error.{service}", self._call_failed)
+            client.meta.events.register(f"before-parameter-build.{service}", _call_started)
+            client.meta.events.register(f"after-call.{service}", _call_ended)
+            client.meta.events.register(f"after-call-error.{service}", _call_failed)
         return client
 
-    def _call_started(self, model: Any, params: Dict[str, Any], context: Dict[str, Any], **_: Any) -> None:
-        from opentelemetry.trace import SpanKind
 
-        self.build()
-        service = model.service_model.service_id
-        tables = [params["TableName"]] if "TableName" in params else sorted(params.get("RequestItems", {}))
-        attributes: Dict[str, Any] = {"rpc.system": "aws-api", "rpc.service": str(service),
-                                      "rpc.method": model.name, "cloud.region": _region(context)}
-        if tables:
-            attributes["aws.dynamodb.table_names"] = tables
-        context[_SPAN] = self._tracer.start_span(f"{service}.{model.name}", kind=SpanKind.CLIENT,
-                                                 attributes=attributes)
-
-    def _call_ended(self, http_response: Any, parsed: Dict[str, Any], context: Dict[str, Any], **_: Any) -> None:
-        span = context.pop(_SPAN, None)
-        if span is None:
-            return
-        metadata = parsed.get("ResponseMetadata", {})
-        if metadata.get("RequestId"):
-            span.set_attribute("aws.request_id", metadata["RequestId"])
-        span.set_attribute("http.status_code", http_response.status_code)
-        error = parsed.get("Error")
-        if error:
-            _failed(span, error.get("Code", "Error"), error.get("Message", ""))
-        span.end()
-
-    def _call_failed(self, exception: BaseException, context: Dict[str, Any], **_: Any) -> None:
-        span = context.pop(_SPAN, None)
-        if span is not None:
-            _failed(span, type(exception).__name__, str(exception))
-            span.end()
-
-    def shutdown(self) -> None:
-        if self._provider is not None:
-            self._provider.shutdown()
-            self._provider = self._tracer = None
+_CALL = "chalicelib.shared.tracing.span"  # where a call's span waits in botocore's request context
 
 
-_SPAN = "chalicelib.shared.tracing.span"  # where a call's span waits in botocore's request context
+def _call_started(model: Any, params: Dict[str, Any], context: Dict[str, Any], **_: Any) -> None:
+    request = _current.get()
+    if request is None:  # no traced request (tracing off for it, or a call outside any request)
+        return
+    service = str(model.service_model.service_id)
+    attributes: Dict[str, Any] = {"rpc.system": "aws-api", "rpc.service": service, "rpc.method": model.name}
+    tables = [params["TableName"]] if "TableName" in params else sorted(params.get("RequestItems", {}))
+    if tables:
+        attributes["aws.dynamodb.table_names"] = tables
+    if context.get("client_region"):
+        attributes["cloud.region"] = context["client_region"]
+    span = Span(request.trace_id, request.span_id, f"{service}.{model.name}", CLIENT, attributes)
+    request.children.append(span)
+    context[_CALL] = span
 
 
-def _region(context: Dict[str, Any]) -> str:
-    return str((context.get("client_region") or os.environ.get("AWS_REGION") or ""))
+def _call_ended(http_response: Any, parsed: Dict[str, Any], context: Dict[str, Any], **_: Any) -> None:
+    span = context.pop(_CALL, None)
+    if span is None:
+        return
+    request_id = parsed.get("ResponseMetadata", {}).get("RequestId")
+    if request_id:
+        span.set_attribute("aws.request_id", request_id)
+    span.set_attribute("http.status_code", http_response.status_code)
+    error = parsed.get("Error")
+    if error:
+        span.fail(error.get("Code", "Error"), error.get("Message", ""))
+    span.finish()
 
 
-def _failed(span: Any, kind: str, message: str) -> None:
-    from opentelemetry.trace import Status, StatusCode
-
-    span.add_event("exception", {"exception.type": kind, "exception.message": message})
-    span.set_status(Status(StatusCode.ERROR, message))
+def _call_failed(exception: BaseException, context: Dict[str, Any], **_: Any) -> None:
+    span = context.pop(_CALL, None)
+    if span is not None:
+        span.fail(type(exception).__name__, str(exception))
+        span.finish()
 
 
 class RequestSpan:
-    """What the middleware records on the request's span (nothing when tracing is off)."""
+    """What the middleware records on the request's span (nothing when tracing is off or not sampled)."""
 
-    def __init__(self, span: Any) -> None:
+    def __init__(self, span: Optional[Span]) -> None:
         self._span = span
 
     def status(self, code: int) -> None:
@@ -153,5 +207,4 @@ class RequestSpan:
             return
         self._span.set_attribute("http.response.status_code", code)
         if code >= 500:
-            from opentelemetry.trace import Status, StatusCode
-            self._span.set_status(Status(StatusCode.ERROR))
+            self._span.status_code = ERROR
