@@ -1,7 +1,8 @@
 # GENERATED from chalicelib_shared/otlp_udp.py by `make sync`. Do not edit: edit the source and run `make sync`.
 """Spans as OTLP over UDP to the function's X-Ray endpoint, the way the AWS Distro for OpenTelemetry
-(ADOT) exports inside Lambda (aws-otel-python-instrumentation: `OTLPUdpSpanExporter` in
-amazon/opentelemetry/distro/otlp_udp_exporter.py, and its Lambda "lite" SDK).
+(ADOT) exports inside Lambda: its `OTLPUdpSpanExporter`,
+https://github.com/aws-observability/aws-otel-python-instrumentation/blob/main/aws-opentelemetry-distro/src/amazon/opentelemetry/distro/otlp_udp_exporter.py
+and its Lambda "lite" SDK.
 
 Lambda with active tracing gives every function an X-Ray endpoint on loopback, named by
 `AWS_XRAY_DAEMON_ADDRESS` (`host:port`). ADOT sends sampled spans there as datagrams: the line
