@@ -1,7 +1,7 @@
 """Spans as OTLP over UDP to the function's X-Ray endpoint, the way the AWS Distro for OpenTelemetry
-(ADOT) exports inside Lambda (aws-otel-python-instrumentation: `OTLPUdpSpanExporter` in
-amazon/opentelemetry/distro/otlp_udp_exporter.py, and the encoder of its Lambda "lite" SDK,
-opentelemetry_lite_sdk.py).
+(ADOT) exports inside Lambda: its `OTLPUdpSpanExporter`,
+https://github.com/aws-observability/aws-otel-python-instrumentation/blob/main/aws-opentelemetry-distro/src/amazon/opentelemetry/distro/otlp_udp_exporter.py
+and the encoder of its Lambda "lite" SDK (in the same directory of that repository).
 
 Lambda with active tracing gives every function an X-Ray endpoint on loopback, named by
 `AWS_XRAY_DAEMON_ADDRESS` (`host:port`). ADOT sends sampled spans there as datagrams: the line

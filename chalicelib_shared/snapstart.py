@@ -10,9 +10,10 @@ execution environment, so whatever init computed is shared by all of them. In th
 - The DynamoDB client is built at init but opens no connection until the first request (init makes no
   AWS call), so no socket is carried over; under SnapStart Lambda hands out credentials through its
   container credentials endpoint, which botocore refreshes, not through values frozen at init.
-- The JWKS cache fetches nothing at init, so no key is snapshotted; its fetch times are readings of the
-  monotonic clock of the machine that took them, so a restore forgets them (`JwksCache.restored`): the
-  first use refetches, and keys already held serve only as the fallback during a JWKS outage.
+- The signing-key client fetches nothing at init (it is not even built), so no key is snapshotted; its
+  fetch times are readings of the monotonic clock of the machine that took them, so a restore forgets
+  them (`CognitoVerifier.restored`, `jwks.JwksClient.restored`): the first use refetches, and keys
+  already held serve only as the fallback during a JWKS outage.
 - The trace exporter opens its UDP socket on its first send, after the restore (tracing.py).
 - The cold-start flag is still set when the snapshot is taken, so each restored environment's first
   request logs cold_start and counts ColdStart, which is what a restore is.

@@ -100,7 +100,7 @@ if not AUTHORIZER_FUNCTION:
 def _restored() -> None:
     """SnapStart: what a snapshot must not carry into the environments restored from it (snapstart.py)."""
     reseed_random()
-    root.parts.verifier.keys.restored()
+    root.parts.verifier.restored()
 
 
 after_restore(_restored)

@@ -37,7 +37,7 @@ DEPLOYED_LAMBDA_TIMEOUT = 10.0
 # calls of at most 2 x 1 s plus a retry back-off each; the bound keeps it inside the local Lambda timeout.
 DDB_FAILURE_BOUND = LOCAL_LAMBDA_TIMEOUT
 HANG_SECONDS = 6.0          # longer than DDB_FAILURE_BOUND: requests must fail inside the hang
-JWKS_TIMEOUT = 2.0           # chalicelib_shared.verifier.JwksCache
+JWKS_TIMEOUT = 2.0           # chalicelib_shared.jwks.JwksClient
 
 
 # -- stack and process helpers -------------------------------------------------------------------------
@@ -412,7 +412,7 @@ def test_jwks_unreachable_cold_caches_answer_503_quickly(special: Tuple[Stack, S
 
 def test_a_cold_worker_recovers_soon_after_the_jwks_endpoint_returns(special: Tuple[Stack, StackHandle],
                                                                      h: StackHandle) -> None:
-    """DEFECT (chalicelib_shared/verifier.py JwksCache.get): after a failed fetch with an empty
+    """DEFECT (chalicelib_shared/jwks.py JwksClient.get_jwk_set): after a failed fetch with an empty
     cache, no new fetch is tried for `refetch_interval` (30 s), so a container that started while
     the JWKS endpoint was unreachable keeps failing every request for 30 s after it is back."""
     local, _ = special

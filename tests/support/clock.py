@@ -1,6 +1,10 @@
 """Fake clocks: `FakeClock` for the services (aware datetimes, the apps' `Clock` port) and
-`FakeMonotonic` for code that takes a float-seconds clock (the JWKS cache, the reload watcher)."""
+`FakeMonotonic` for code that takes a float-seconds clock (the reload watcher, the authorizer cache) or
+reads `time.monotonic` itself (pyjwt's key client: `as_process_clock`)."""
+import time
 from datetime import datetime, timedelta
+
+import pytest
 
 
 class FakeClock:
@@ -25,3 +29,8 @@ class FakeMonotonic:
 
     def __call__(self) -> float:
         return self.now
+
+    def as_process_clock(self, monkeypatch: pytest.MonkeyPatch) -> "FakeMonotonic":
+        """Stand in for `time.monotonic` until the test ends (for code that takes no clock)."""
+        monkeypatch.setattr(time, "monotonic", self)
+        return self

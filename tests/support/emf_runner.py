@@ -119,7 +119,8 @@ def verifier_for(app: Any) -> Any:
     from tests.support.apps import app_module
 
     verifier = app_module("users_app", "chalicelib.shared.verifier")
-    keys = verifier.JwksCache(app.settings.jwks_url, fetch=tokens.fake_fetch(tokens.jwks_bytes()))
+    jwks = app_module("users_app", "chalicelib.shared.jwks")
+    keys = tokens.keys(jwks.JwksClient, tokens.fake_fetch(tokens.jwks_bytes()), url=app.settings.jwks_url)
     return verifier.CognitoVerifier(app.settings.issuer, app.settings.app_client_id, keys=keys)
 
 

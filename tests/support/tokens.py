@@ -1,5 +1,5 @@
 """Real RS256 tokens for tests: a test key pair, its JWKS, Cognito-shaped claims, and a verifier
-that fetches that JWKS through a fake fetch (no network).
+that fetches that JWKS through a fake fetch (no network; `keys` is the app's key client over one).
 
 `token(...)` signs any claims (`claims(...)` builds Cognito ID-token claims); `id_token(subject, groups)`
 is the short form the users tests use (an e-mail per subject; `foreign_key` signs with a key the JWKS
@@ -9,7 +9,7 @@ import json
 import time
 import uuid
 from functools import lru_cache
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -85,7 +85,7 @@ def auth_headers(sub: str = "user-a", groups: Any = None) -> Dict[str, str]:
 
 
 class FakeFetch:
-    """A JwksCache fetch function that serves `document` and records the URLs it was asked for."""
+    """A JWKS fetch function that serves `document` and records the URLs it was asked for."""
 
     def __init__(self, document: bytes) -> None:
         self.document = document
@@ -100,12 +100,24 @@ def fake_fetch(document: bytes) -> FakeFetch:
     return FakeFetch(document)
 
 
-def verifier(verifier_cls: Any, cache_cls: Any, fail: bool = False) -> Any:
+def keys(keys_cls: Any, fetch: Callable[[str, float], bytes], url: str = "http://jwks.invalid/jwks.json",
+         **options: Any) -> Any:
+    """The app's own signing-key client (`keys_cls`: chalicelib's `jwks.JwksClient`, over pyjwt's
+    `PyJWKClient`) with the network replaced by `fetch(url, timeout) -> bytes` (raising as an unreachable
+    endpoint does): pyjwt's documented override point, `fetch_data`; caching, cooldowns and fallbacks
+    are the real code."""
+    class OverFakeFetch(keys_cls):  # type: ignore[misc, valid-type]
+        def fetch_data(self) -> Any:
+            self.fetches += 1
+            return json.loads(fetch(self.uri, self.timeout))
+    return OverFakeFetch(url, **options)
+
+
+def verifier(verifier_cls: Any, keys_cls: Any, fail: bool = False) -> Any:
     """A CognitoVerifier (the app's own class, passed in) whose JWKS is `jwks_bytes()`; with `fail`
     every fetch raises, as an unreachable JWKS endpoint does."""
     def fetch(url: str, timeout: float) -> bytes:
         if fail:
             raise OSError("JWKS endpoint unreachable")
         return jwks_bytes()
-    return verifier_cls(ISSUER, CLIENT_ID, keys=cache_cls("http://jwks.invalid/jwks.json", fetch=fetch))
-
+    return verifier_cls(ISSUER, CLIENT_ID, keys=keys(keys_cls, fetch))

@@ -9,7 +9,8 @@ import pytest
 import requests
 from chalice.test import HTTPResponse
 
-from chalicelib_shared.verifier import CognitoVerifier, JwksCache, TokenError
+from chalicelib_shared.jwks import JwksClient
+from chalicelib_shared.verifier import CognitoVerifier, TokenError
 from tests.support import http, tokens
 from tests.support.clock import FakeClock, FakeMonotonic
 from tests.support.orders import order_body
@@ -127,7 +128,7 @@ def test_order_body_is_the_workshop_order_with_overrides() -> None:
 
 
 def test_id_tokens_carry_the_subject_and_groups_and_a_foreign_key_is_not_in_the_jwks() -> None:
-    verifier = tokens.verifier(CognitoVerifier, JwksCache)
+    verifier = tokens.verifier(CognitoVerifier, JwksClient)
     identity = verifier.verify(tokens.id_token("u-1", [tokens.ADMIN_GROUP]))
     assert (identity.sub, identity.groups) == ("u-1", (tokens.ADMIN_GROUP,))
     with pytest.raises(TokenError) as info:

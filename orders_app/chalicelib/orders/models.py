@@ -1,8 +1,8 @@
 """What the orders API accepts, declared once with the shared schema module: the fields of an order
-and its statuses, the request bodies and their parsed forms, the path's `{orderId}` and the list
-limits. The same definitions validate requests and describe them in the OpenAPI document (no
-pydantic: it would cost ~60 ms of cold start); render.py builds the order document's declaration
-from these fields.
+and its statuses, the stored time format, the request bodies and their parsed forms, the rule for
+server-owned fields in an edit, the path's `{orderId}` and the list limits. The same definitions
+validate requests and describe them in the OpenAPI document (no pydantic: it would cost ~60 ms of
+cold start, docs/hand-rolled.md); render.py builds the order document's declaration from these fields.
 
 Every parser takes the strictly parsed JSON body (numbers are int or Decimal, never float) and
 returns normalised values, or raises `ValidationFailed` naming each offending field. Numbers are
@@ -11,11 +11,12 @@ same from the request, from DynamoDB and from an idempotency replay.
 """
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Dict, Mapping, Tuple, Union
+from typing import Any, Dict, Mapping, Sequence, Tuple, Union
 
 from chalicelib.shared.caller import Caller
-from chalicelib.shared.errors import ValidationFailed
+from chalicelib.shared.errors import BadRequest, ValidationFailed
 from chalicelib.shared.jsonutil import dumps
 from chalicelib.shared.schema import (
     NONBLANK_TEXT,
@@ -28,6 +29,7 @@ from chalicelib.shared.schema import (
     Object,
     Required,
     String,
+    Text,
 )
 
 PLACED = "PLACED"
@@ -44,13 +46,28 @@ MAX_AMOUNT = Decimal("1000000000")  # a sanity bound on prices and totals
 MAX_ID_LENGTH = 64
 MAX_NAME_LENGTH = 200
 
+# Stored times (orderTime, updatedAt): UTC to the second, so that such strings sort like the times
+# they name (the cancel window is a string comparison in the write's condition).
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+TIME = Text(pattern=r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")  # what TIME_FORMAT writes
+
 EDITABLE_FIELDS = ("restaurantId", "orderItems", "totalAmount")
-# Server-owned fields a client may send back in an edit (the workshop's client does), only unchanged
-# (service.require_unchanged): the key fields, known from the path and the token, and the fields
-# only the stored order knows, which become conditions of the write.
+# The rule for server-owned fields in an edit, all of it in this module: a client may send them back
+# (the workshop's client does), but only unchanged. The key fields are known from the path and the
+# token, so they are checked before any write (`OrderEdit.require_unchanged_keys`); the fields only the
+# stored order knows become conditions of the one write (`OrderEdit.expected`), and when that write
+# fails, `OrderEdit.require_unchanged_state` names the first one that changed. Each change is a 400
+# with its own code.
 KEY_FIELDS = ("orderId", "userId")
 STATE_FIELDS = ("status", "orderTime", "updatedAt")
 SERVER_OWNED = KEY_FIELDS + STATE_FIELDS
+CHANGED_CODES = {
+    "orderId": "OrderIdChanged",
+    "userId": "UserIdChanged",
+    "status": "StatusChanged",
+    "orderTime": "OrderTimeChanged",
+    "updatedAt": "UpdatedAtChanged",
+}
 
 Amount = Union[int, Decimal]
 
@@ -120,6 +137,26 @@ class OrderEdit:
         """The echoed values only the stored order knows: they must still hold at write time."""
         return {name: self.echoed[name] for name in STATE_FIELDS if name in self.echoed}
 
+    def require_unchanged_keys(self, order_id: str, user_id: str) -> None:
+        """Before any write: the echoed key fields are the path's order and the caller."""
+        _require_unchanged(self.echoed, {"orderId": order_id, "userId": user_id}, KEY_FIELDS)
+
+    def require_unchanged_state(self, current: Mapping[str, Any]) -> None:
+        """After a write whose conditions failed: which echoed state field the stored order no longer has."""
+        _require_unchanged(self.echoed, current, STATE_FIELDS)
+
+
+def _require_unchanged(echoed: Mapping[str, Any], actual: Mapping[str, Any], fields: Sequence[str]) -> None:
+    """Of `fields`, in order, the first one echoed with a value other than `actual`'s is a 400 `<Field>Changed`."""
+    for name in fields:
+        if name in echoed and actual.get(name) != echoed[name]:
+            raise BadRequest(f"{name} cannot be changed.", code=CHANGED_CODES[name])
+
+
+def format_time(moment: datetime) -> str:
+    """A stored time: `YYYY-MM-DDTHH:MM:SSZ` in UTC (TIME_FORMAT)."""
+    return moment.astimezone(timezone.utc).strftime(TIME_FORMAT)
+
 
 def is_valid_order_id(value: Any) -> bool:
     try:
@@ -148,7 +185,7 @@ def parse_new_order(body: Mapping[str, Any], caller: Caller) -> NewOrder:
 
 def parse_edit(body: Mapping[str, Any]) -> OrderEdit:
     """PUT /orders/{orderId} body: any of the editable fields, and any server-owned fields sent back
-    (whether those are unchanged is the service's rule: `service.require_unchanged`)."""
+    (whether those are unchanged: `OrderEdit.require_unchanged_keys` and `require_unchanged_state`)."""
     clean = ORDER_EDIT.parse(body)
     return OrderEdit(changes={name: clean[name] for name in EDITABLE_FIELDS if name in clean},
                      echoed={name: clean[name] for name in SERVER_OWNED if name in clean})

@@ -1,17 +1,14 @@
 """The order document as clients see it, declared once: `ORDER` lists its fields in output order with
 their types (the shared schema module's, and models.py's fields of an order), `order()` renders a
 stored document in that order, and deploy/codegen/openapi.py describes the responses with `ORDER.json_schema()`
-and `ORDER_LIST.json_schema()`. `format_time` writes its times (TIME describes them).
+and `ORDER_LIST.json_schema()`. Its times are stored as models.py writes them (models.TIME).
 """
-from datetime import datetime, timezone
 from typing import Any, Dict, Mapping, Optional, Sequence
 
 from chalicelib.shared.schema import Array, Enum, Object, Required, Text
 
-from .models import IDENTIFIER, LIST_MAX_LIMIT, MONEY, ORDER_ID, ORDER_ITEMS, STATUSES
+from .models import IDENTIFIER, LIST_MAX_LIMIT, MONEY, ORDER_ID, ORDER_ITEMS, STATUSES, TIME
 
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-TIME = Text(pattern=r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")  # what TIME_FORMAT writes
 ORDER = Object({
     "orderId": Required(ORDER_ID),
     "userId": Required(Text()),
@@ -41,8 +38,3 @@ def order_list(documents: Sequence[Mapping[str, Any]], next_token: Optional[str]
     if next_token is not None:
         body["nextToken"] = next_token
     return body
-
-
-def format_time(moment: datetime) -> str:
-    """`YYYY-MM-DDTHH:MM:SSZ` in UTC: such strings sort like the times they name."""
-    return moment.astimezone(timezone.utc).strftime(TIME_FORMAT)

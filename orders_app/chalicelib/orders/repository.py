@@ -8,8 +8,7 @@ conditional request; when its condition fails, the current item comes back with 
 (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), so callers never read before they write.
 The fake implements exactly the same semantics (and the same number types: ints come back as
 Decimal, as from DynamoDB), so the service's rules can be tested against either; both pass the same
-contract tests (tests/unit/orders/test_repository_contract.py, and against DynamoDB Local in
-tests/integration/test_orders_api.py).
+contract tests (tests/contract/test_orders_repository.py, the DynamoDB one against DynamoDB Local).
 """
 import copy
 import threading

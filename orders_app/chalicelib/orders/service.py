@@ -7,7 +7,7 @@ stored order that came back with the failure says why (404, or 400 with a specif
 """
 import functools
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Union
 
 from chalicelib.shared.caller import Caller
 from chalicelib.shared.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -15,7 +15,7 @@ from chalicelib.shared.pagination import decode_token, encode_token
 from chalicelib.shared.ports import NO_METRICS, Clock, MetricSink, utc_now
 
 from . import models, render
-from .models import ACKNOWLEDGED, CANCELED, PLACED
+from .models import ACKNOWLEDGED, CANCELED, PLACED, format_time
 from .repository import OrdersRepository, UpdateOutcome
 
 if TYPE_CHECKING:  # at run time `.idempotency` (Powertools' idempotency package) comes with the first create
@@ -23,25 +23,6 @@ if TYPE_CHECKING:  # at run time `.idempotency` (Powertools' idempotency package
 
 # The idempotency store, or a function that builds it when the first create needs it.
 IdempotencyStore = Union["BasePersistenceLayer", Callable[[], "BasePersistenceLayer"]]
-
-# The code for changing each server-owned field in an edit (see require_unchanged).
-CHANGED_CODES = {
-    "orderId": "OrderIdChanged",
-    "userId": "UserIdChanged",
-    "status": "StatusChanged",
-    "orderTime": "OrderTimeChanged",
-    "updatedAt": "UpdatedAtChanged",
-}
-
-
-def require_unchanged(echoed: Mapping[str, Any], actual: Mapping[str, Any], fields: Sequence[str]) -> None:
-    """The rule for server-owned fields in an edit: a client may send them back, but only unchanged.
-    Of `fields`, in order, the first one echoed with a value other than `actual`'s is a 400
-    `<Field>Changed`."""
-    for name in fields:
-        if name in echoed and actual.get(name) != echoed[name]:
-            raise BadRequest(f"{name} cannot be changed.", code=CHANGED_CODES[name])
-
 
 def not_found(order_id: str) -> NotFound:
     return NotFound(f"Order {order_id} was not found.", code="OrderNotFound")
@@ -117,7 +98,7 @@ class OrdersService:
 
     def _create(self, request: Mapping[str, str], order: models.NewOrder) -> Dict[str, Any]:
         document = {"orderId": order.order_id, "userId": request["userId"], **order.canonical(),
-                    "status": PLACED, "orderTime": render.format_time(self._clock())}
+                    "status": PLACED, "orderTime": format_time(self._clock())}
         existing = self._repo.put_new(document, request["requestHash"])
         if existing is None:
             self._metrics.add_metadata(key="orderId", value=order.order_id)  # ties the EMF line to its order
@@ -130,27 +111,26 @@ class OrdersService:
 
     def edit(self, caller: Caller, order_id: str, edit: models.OrderEdit) -> Dict[str, Any]:
         """Change items, total or restaurant of a PLACED order; echoed server-owned fields
-        must still hold."""
-        # The key fields are known without a read: the path names the order, the token its owner.
-        require_unchanged(edit.echoed, {"orderId": order_id, "userId": caller.sub}, models.KEY_FIELDS)
+        must still hold (their rule: models.py)."""
+        edit.require_unchanged_keys(order_id, caller.sub)
         if edit.expected.get("status", PLACED) != PLACED:
             # Doomed either way (only PLACED orders change): one read says which answer is right.
             outcome = UpdateOutcome(current=self._repo.get(caller.sub, order_id))
         else:
-            changes = {**edit.changes, "updatedAt": render.format_time(self._clock())}
+            changes = {**edit.changes, "updatedAt": format_time(self._clock())}
             outcome = self._repo.update(caller.sub, order_id, changes, {**edit.expected, "status": PLACED})
             if outcome.document is not None:
                 self._metrics.add_metric(name="OrderEdited", unit="Count", value=1)
                 return render.order(outcome.document)
-        require_unchanged(edit.echoed, self._current_or_404(outcome, order_id), models.STATE_FIELDS)
+        edit.require_unchanged_state(self._current_or_404(outcome, order_id))
         raise Conflict("The order changed while it was being edited; retry.")  # pragma: no cover
 
     def cancel(self, caller: Caller, order_id: str) -> Dict[str, Any]:
         """Cancel a PLACED order created at most CANCEL_WINDOW_SECONDS ago."""
         now = self._clock()
         outcome = self._repo.update(caller.sub, order_id,
-                                    {"status": CANCELED, "updatedAt": render.format_time(now)},
-                                    {"status": PLACED}, order_time_from=render.format_time(now - self._cancel_window))
+                                    {"status": CANCELED, "updatedAt": format_time(now)},
+                                    {"status": PLACED}, order_time_from=format_time(now - self._cancel_window))
         if outcome.document is not None:
             self._metrics.add_metric(name="OrderCanceled", unit="Count", value=1)
             return render.order(outcome.document)
@@ -163,7 +143,7 @@ class OrdersService:
         """An admin acknowledges a user's PLACED order."""
         self.require_admin(caller)
         outcome = self._repo.update(owner_id, order_id,
-                                    {"status": ACKNOWLEDGED, "updatedAt": render.format_time(self._clock())},
+                                    {"status": ACKNOWLEDGED, "updatedAt": format_time(self._clock())},
                                     {"status": PLACED})
         if outcome.document is not None:
             self._metrics.add_metric(name="OrderAcknowledged", unit="Count", value=1)

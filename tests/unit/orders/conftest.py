@@ -5,7 +5,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from chalicelib_shared.verifier import CognitoVerifier, JwksCache
+from chalicelib_shared.jwks import JwksClient
+from chalicelib_shared.verifier import CognitoVerifier
 from deploy.local.strict import StrictTestClient
 from tests.support import tokens
 from tests.support.apps import app_dir, app_module, load_app, use_app
@@ -75,5 +76,5 @@ def api(orders: SimpleNamespace, repo: Any, clock: FakeClock, store: Any) -> Any
     service runs over in-memory storage and the fake clock."""
     use_app("orders_app")
     orders.app.root.install(orders.app.compose(repo=repo, clock=clock, idempotency_store=store))
-    return StrictTestClient(orders.app.app, tokens.verifier(CognitoVerifier, JwksCache),
+    return StrictTestClient(orders.app.app, tokens.verifier(CognitoVerifier, JwksClient),
                             project_dir=app_dir("orders_app"))

@@ -9,16 +9,22 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from chalicelib_shared.claims import groups_from_claim
-from chalicelib_shared.verifier import CognitoVerifier, Identity, JwksCache, KeysUnavailable, TokenError
+from chalicelib_shared.jwks import JwksClient
+from chalicelib_shared.verifier import CognitoVerifier, Identity, KeysUnavailable, TokenError
 from tests.support import tokens
 from tests.support.clock import FakeMonotonic
 
 
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeMonotonic:
+    """The process's monotonic clock, which pyjwt's key client reads, frozen until a test moves it."""
+    return FakeMonotonic().as_process_clock(monkeypatch)
+
+
 def make_verifier(document: Optional[bytes] = None, allow_access_tokens: bool = False,
-                  clock: Optional[FakeMonotonic] = None,
                   fetch: Optional[Callable[[str, float], bytes]] = None) -> Tuple[CognitoVerifier, Any]:
     fetch = fetch or tokens.fake_fetch(document or tokens.jwks_bytes())
-    keys = JwksCache("http://keys.invalid/jwks.json", fetch=fetch, clock=clock or FakeMonotonic())
+    keys = tokens.keys(JwksClient, fetch, url="http://keys.invalid/jwks.json")
     return CognitoVerifier(tokens.ISSUER, tokens.CLIENT_ID, keys=keys, allow_access_tokens=allow_access_tokens), fetch
 
 
@@ -101,9 +107,8 @@ def test_small_leeway_on_expiry() -> None:
     assert verifier.verify(tokens.token(sub="abc", exp=now - 2, iat=now - 3600)).sub == "abc"
 
 
-def test_jwks_is_cached_and_not_refetched_while_fresh() -> None:
-    clock = FakeMonotonic()
-    verifier, fetch = make_verifier(clock=clock)
+def test_jwks_is_cached_and_not_refetched_while_fresh(clock: FakeMonotonic) -> None:
+    verifier, fetch = make_verifier()
     for _ in range(5):
         verifier.verify(tokens.token())
     assert len(fetch.calls) == 1
@@ -112,15 +117,14 @@ def test_jwks_is_cached_and_not_refetched_while_fresh() -> None:
     assert len(fetch.calls) == 2
 
 
-def test_unknown_kid_refetches_once_then_rate_limits() -> None:
-    clock = FakeMonotonic()
+def test_unknown_kid_refetches_once_then_rate_limits(clock: FakeMonotonic) -> None:
     documents = [tokens.jwks_bytes(), tokens.jwks_bytes("main", "rotated")]
 
     def fetch(url: str, timeout: float) -> bytes:
         fetch.calls.append(url)
         return documents[min(len(fetch.calls) - 1, 1)]
     fetch.calls = []
-    verifier, _ = make_verifier(clock=clock, fetch=fetch)
+    verifier, _ = make_verifier(fetch=fetch)
     verifier.verify(tokens.token())
     clock.now += 60
     # a key published after our first fetch (kid "test-kid-1-1") is found by one refetch
@@ -141,15 +145,14 @@ def test_cold_cache_with_unreachable_jwks_is_keys_unavailable() -> None:
     assert info.value.reason == "jwks_unavailable"
 
 
-def test_warm_cache_survives_jwks_outage() -> None:
-    clock = FakeMonotonic()
+def test_warm_cache_survives_jwks_outage(clock: FakeMonotonic) -> None:
     state = {"down": False}
 
     def fetch(url: str, timeout: float) -> bytes:
         if state["down"]:
             raise OSError("down")
         return tokens.jwks_bytes()
-    verifier, _ = make_verifier(clock=clock, fetch=fetch)
+    verifier, _ = make_verifier(fetch=fetch)
     verifier.verify(tokens.token())
     state["down"] = True
     clock.now += 7200  # cache expired and the refresh fails: stale keys keep working
@@ -164,7 +167,7 @@ def test_real_http_fetch_times_out_quickly() -> None:
     try:
         url = f"http://127.0.0.1:{server.getsockname()[1]}/jwks.json"
         verifier = CognitoVerifier(tokens.ISSUER, tokens.CLIENT_ID,
-                                   keys=JwksCache(url, timeout=0.3))
+                                   keys=JwksClient(url, timeout=0.3))
         started = time.monotonic()
         with pytest.raises(KeysUnavailable):
             verifier.verify(tokens.token())
@@ -186,3 +189,73 @@ def test_real_http_fetch_times_out_quickly() -> None:
 ])
 def test_groups_claim_in_every_shape(value: Any, expected: Tuple[str, ...]) -> None:
     assert groups_from_claim(value) == expected
+
+
+def test_a_failing_endpoint_is_not_retried_on_every_token(clock: FakeMonotonic) -> None:
+    """While the JWKS endpoint is down, requests do not each wait for a fetch: with keys held, one
+    attempt per refetch interval (30 s); with nothing held, one per second, so a cold container
+    recovers soon after the endpoint returns."""
+    state = {"down": False}
+
+    def fetch(url: str, timeout: float) -> bytes:
+        fetch.calls.append(url)
+        if state["down"]:
+            raise OSError("down")
+        return tokens.jwks_bytes()
+    fetch.calls = []
+    verifier, _ = make_verifier(fetch=fetch)
+    verifier.verify(tokens.token())
+    state["down"] = True
+    clock.now += 3601  # the key set expired: one refresh attempt, which fails
+    for _ in range(5):
+        assert verifier.verify(tokens.token(sub="held")).sub == "held"
+        with pytest.raises(TokenError):
+            verifier.verify(tokens.token(kid="random"))
+    assert len(fetch.calls) == 2
+    clock.now += 31
+    verifier.verify(tokens.token())
+    assert len(fetch.calls) == 3
+
+    cold, _ = make_verifier(fetch=fetch)
+    for _ in range(3):
+        with pytest.raises(KeysUnavailable):
+            cold.verify(tokens.token())
+    assert len(fetch.calls) == 4
+    state["down"] = False
+    clock.now += 1.5
+    assert cold.verify(tokens.token(sub="back")).sub == "back"
+    assert len(fetch.calls) == 5
+
+
+def test_after_a_snapstart_restore_keys_are_refetched_and_held_ones_stay_the_fallback(clock: FakeMonotonic) -> None:
+    state = {"down": False}
+
+    def fetch(url: str, timeout: float) -> bytes:
+        fetch.calls.append(url)
+        if state["down"]:
+            raise OSError("down")
+        return tokens.jwks_bytes()
+    fetch.calls = []
+    verifier, _ = make_verifier(fetch=fetch)
+    verifier.verify(tokens.token())
+    verifier.restored()
+    verifier.verify(tokens.token())  # the cached set's clock reading is forgotten: refetched
+    assert len(fetch.calls) == 2
+    verifier.restored()
+    state["down"] = True
+    assert verifier.verify(tokens.token(sub="kept")).sub == "kept"
+    assert len(fetch.calls) == 3
+
+
+def test_a_verifier_costs_no_pyjwt_or_urllib_import_until_it_verifies() -> None:
+    """The users API function ships the verifier but never verifies: building one (and the SnapStart
+    reset) must not import pyjwt or urllib.request (cold start)."""
+    import subprocess
+    import sys
+    code = ("import sys\nfrom chalicelib_shared.verifier import CognitoVerifier\n"
+            "v = CognitoVerifier('https://issuer.invalid/pool', 'client')\nv.restored()\n"
+            "print(sorted(m for m in ('jwt', 'urllib.request', 'cryptography') if m in sys.modules))")
+    from deploy.project import ROOT
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

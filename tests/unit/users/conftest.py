@@ -31,6 +31,7 @@ def mod(users_app: Any) -> Any:
         caller = app_module("users_app", "chalicelib.shared.caller")
         auth = app_module("users_app", "chalicelib.users.auth")
         verifier = app_module("users_app", "chalicelib.shared.verifier")
+        jwks = app_module("users_app", "chalicelib.shared.jwks")
         errors = app_module("users_app", "chalicelib.shared.errors")
     return M
 
@@ -55,7 +56,7 @@ def repo(mod: Any) -> Any:
 
 @pytest.fixture
 def test_verifier(mod: Any) -> Any:
-    return tokens.verifier(mod.verifier.CognitoVerifier, mod.verifier.JwksCache)
+    return tokens.verifier(mod.verifier.CognitoVerifier, mod.jwks.JwksClient)
 
 
 @pytest.fixture

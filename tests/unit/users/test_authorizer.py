@@ -5,6 +5,7 @@ from typing import Any, Dict, List
 import pytest
 
 from tests.support import tokens
+from tests.support.clock import FakeMonotonic
 
 ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/users/someone"
 PREFIX = "arn:aws:execute-api:us-east-1:123456789012:abc123/api"
@@ -106,26 +107,28 @@ def test_unexpected_error_is_unauthorized_not_a_crash(authorizer: Any, mod: Any,
 
 
 def test_jwks_unavailable_with_cold_cache_is_the_documented_failure(authorizer: Any, mod: Any, repo: Any) -> None:
-    failing = tokens.verifier(mod.verifier.CognitoVerifier, mod.verifier.JwksCache, fail=True)
+    failing = tokens.verifier(mod.verifier.CognitoVerifier, mod.jwks.JwksClient, fail=True)
     mod.app.root.install(mod.app.compose(repo=repo, verifier=failing))
     with pytest.raises(mod.auth.AuthorizerUnavailable):
         authorizer(tokens.id_token("user-1"))
 
 
-def test_warm_cache_keeps_verifying_when_jwks_goes_down(mod: Any, repo: Any) -> None:
+def test_warm_cache_keeps_verifying_when_jwks_goes_down(mod: Any, repo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeMonotonic().as_process_clock(monkeypatch)
     state = {"up": True}
 
     def fetch(url: str, timeout: float) -> bytes:
         if not state["up"]:
             raise OSError("down")
         return tokens.jwks_bytes()
-    cache = mod.verifier.JwksCache("http://jwks.invalid", fetch=fetch, ttl=0.0, refetch_interval=0.0)
-    verifier = mod.verifier.CognitoVerifier(tokens.ISSUER, tokens.CLIENT_ID, keys=cache)
+    keys = tokens.keys(mod.jwks.JwksClient, fetch)
+    verifier = mod.verifier.CognitoVerifier(tokens.ISSUER, tokens.CLIENT_ID, keys=keys)
     mod.app.root.install(mod.app.compose(repo=repo, verifier=verifier))
     call = lambda: mod.app.users_authorizer(  # noqa: E731
         {"type": "TOKEN", "authorizationToken": tokens.id_token("u-1"), "methodArn": ARN}, None)
     assert call()["principalId"] == "u-1"
     state["up"] = False
+    clock.now += 7200  # past the key set's lifespan and any retry interval: the refresh fails
     assert call()["principalId"] == "u-1"  # stale keys beat failing
 
 

@@ -22,4 +22,4 @@ def test_the_openapi_user_schema_is_the_render_declaration(mod: Any) -> None:
 
 def test_times_are_utc_with_microseconds(mod: Any) -> None:
     moment = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
-    assert mod.render.format_time(moment) == "2026-01-02T03:04:05.000006+00:00"
+    assert mod.models.format_time(moment) == "2026-01-02T03:04:05.000006+00:00"

@@ -342,7 +342,7 @@ def test_bearer_prefix_and_lookalike_admin_groups(client: Any) -> None:
 
 
 def test_jwks_unavailable_with_cold_cache_is_a_503(client: Any, mod: Any, repo: Any) -> None:
-    failing = tokens.verifier(mod.verifier.CognitoVerifier, mod.verifier.JwksCache, fail=True)
+    failing = tokens.verifier(mod.verifier.CognitoVerifier, mod.jwks.JwksClient, fail=True)
     mod.app.root.install(mod.app.compose(repo=repo, verifier=failing))
     r = call(client, "GET", f"/users/{OWNER}", who=token_of(OWNER))
     assert_error(r, 503)

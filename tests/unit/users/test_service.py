@@ -94,7 +94,7 @@ def test_list_pages_with_opaque_tokens(svc: Any, mod: Any, admin: Any, repo: Any
 def test_timestamps_must_be_aware(mod: Any) -> None:
     from datetime import datetime
     with pytest.raises(ValueError):
-        mod.render.format_time(datetime(2026, 1, 1))
+        mod.models.format_time(datetime(2026, 1, 1))
 
 
 def test_caller_from_authorizer_context(mod: Any) -> None:

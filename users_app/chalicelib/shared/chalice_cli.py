@@ -2,14 +2,16 @@
 """Which of Chalice's own commands may load these apps: `chalice package`, and nothing else.
 
 Chalice's CLI imports app.py for `chalice package`, `chalice deploy`, `chalice local` and a few
-developer commands, with the stage's `environment_variables` applied (DESIGN.md §4b). This project
+developer commands, with the stage's `environment_variables` applied (`CLIFactory.load_chalice_app`);
+every command sets `AWS_CHALICE_CLI_MODE=true`, and click's context names the command. This project
 deploys through CloudFormation and serves locally through the strict local gateway, so:
 
 - `chalice package` is what `make package` runs. The stage's settings are placeholders there
   (REPLACED_BY_MERGE_TEMPLATE; the merge template fills them in), and settings allow that.
 - `chalice deploy` would create roles, a layer and functions with placeholder settings and none of
   the tables, user pool, gateway responses, alarms or dashboards: it stops before any AWS call.
-- `chalice local` cannot enforce the authorizers as API Gateway does (DESIGN.md §4): it stops.
+- `chalice local` cannot enforce the authorizers as API Gateway does (README.md, "Coming from
+  Chalice"): it stops.
 - Any other command that imports the app stops too, naming what to use instead.
 
 Outside Chalice's CLI (Lambda, the strict local gateway, the test client) nothing here applies.

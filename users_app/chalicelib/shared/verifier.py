@@ -6,9 +6,9 @@ orders app's Cognito authorizer). Every failure is a `TokenError` with a short m
 nothing else escapes `verify`.
 
 - RS256 only; signature checked against the pool's JWKS.
-- JWKS fetched with a short timeout, cached for `jwks_ttl` seconds, refetched once when a `kid`
-  is unknown (at most once per `refetch_interval`, so random kids cannot make us hammer the
-  endpoint), and served stale while a refresh fails.
+- Signing keys through pyjwt's `PyJWKClient` (jwks.py): fetched with a short timeout, cached for an
+  hour, refetched when a `kid` is unknown (at most once per 30 s, so random kids cannot make us hammer
+  the endpoint), and served stale while a refresh fails.
 - `exp`, `nbf`, `iat` with a small leeway; `iss` must equal the configured issuer (locally the
   AWS-style issuer while keys come from the emulator, hence two settings).
 - `token_use` must be `id` with `aud` = the app client; `access` tokens (checked against
@@ -16,11 +16,8 @@ nothing else escapes `verify`.
 """
 import base64
 import json
-import threading
-import time
-import urllib.request
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from .claims import groups_from_claim
 
@@ -87,82 +84,41 @@ def _b64json(segment: str) -> Dict[str, Any]:
     return value
 
 
-def _fetch_url(url: str, timeout: float) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - configured URL
-        return response.read(1024 * 1024)
-
-
-class JwksCache:
-    """RSA public keys by `kid`, fetched lazily from `url`."""
-
-    def __init__(self, url: str, ttl: float = 3600.0, timeout: float = 2.0,
-                 refetch_interval: float = 30.0, cold_retry_interval: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 fetch: Callable[[str, float], bytes] = _fetch_url) -> None:
-        self.url = url
-        self.ttl = ttl
-        self.timeout = timeout
-        self.refetch_interval = refetch_interval
-        self.cold_retry_interval = cold_retry_interval  # with nothing cached, retry soon after a failure
-        self._clock = clock
-        self._fetch = fetch
-        self._keys: Dict[str, Any] = {}
-        self._fetched_at: Optional[float] = None   # last successful fetch
-        self._attempted_at: Optional[float] = None  # last attempt, successful or not
-        self._lock = threading.Lock()
-        self.fetches = 0  # network calls made, for tests and the benchmark
-
-    def _refresh(self) -> None:
-        self._attempted_at = self._clock()
-        self.fetches += 1
-        try:
-            document = json.loads(self._fetch(self.url, self.timeout))
-            keys = {}
-            for jwk in document.get("keys", []):
-                if jwk.get("kty") == "RSA" and jwk.get("alg", "RS256") == "RS256" \
-                        and jwk.get("use", "sig") == "sig" and isinstance(jwk.get("kid"), str):
-                    keys[jwk["kid"]] = _jwt().algorithms.RSAAlgorithm.from_jwk(jwk)
-        except Exception:  # noqa: BLE001 - any fetch/parse failure means "no fresh keys"
-            return
-        self._keys = keys
-        self._fetched_at = self._attempted_at
-
-    def restored(self) -> None:
-        """After a restore from a SnapStart snapshot: the fetch times are another machine's clock
-        readings, so forget them (the next use refetches; keys held stay as the outage fallback)."""
-        with self._lock:
-            self._fetched_at = self._attempted_at = None
-
-    def get(self, kid: str) -> Any:
-        now = self._clock()
-        key = self._keys.get(kid)
-        fresh = self._fetched_at is not None and now - self._fetched_at < self.ttl
-        if key is not None and fresh:
-            return key
-        with self._lock:
-            key = self._keys.get(kid)
-            fresh = self._fetched_at is not None and now - self._fetched_at < self.ttl
-            interval = self.refetch_interval if self._fetched_at is not None else self.cold_retry_interval
-            recently_tried = self._attempted_at is not None and now - self._attempted_at < interval
-            if (key is None or not fresh) and not recently_tried:
-                self._refresh()
-                key = self._keys.get(kid)
-            if key is None and self._fetched_at is None:
-                raise KeysUnavailable()
-        if key is None:
-            raise TokenError("unknown_kid")
-        return key  # possibly stale: better than failing while the JWKS endpoint is down
-
-
 class CognitoVerifier:
     def __init__(self, issuer: str, client_id: str, jwks_url: Optional[str] = None,
                  allow_access_tokens: bool = False, leeway: int = 5,
-                 keys: Optional[JwksCache] = None) -> None:
+                 keys: Any = None) -> None:
         self.issuer = issuer.rstrip("/")
         self.client_id = client_id
         self.allow_access_tokens = allow_access_tokens
         self.leeway = leeway
-        self.keys = keys or JwksCache(jwks_url or f"{self.issuer}/.well-known/jwks.json")
+        self.jwks_url = jwks_url or f"{self.issuer}/.well-known/jwks.json"
+        self._keys = keys  # a jwks.JwksClient; built on first use, like pyjwt itself
+
+    @property
+    def keys(self) -> Any:
+        """The signing-key client (jwks.JwksClient)."""
+        if self._keys is None:
+            from .jwks import JwksClient
+            self._keys = JwksClient(self.jwks_url)
+        return self._keys
+
+    def restored(self) -> None:
+        """SnapStart: forget the key client's clock readings (jwks.JwksClient.restored), if it was built."""
+        if self._keys is not None:
+            self._keys.restored()
+
+    def _signing_key(self, kid: str) -> Any:
+        jwt = _jwt()
+        try:
+            key = self.keys.get_signing_key(kid)
+        except jwt.PyJWKClientConnectionError:  # nothing held and the JWKS cannot be fetched
+            raise KeysUnavailable() from None
+        except jwt.PyJWKClientError:
+            raise TokenError("unknown_kid") from None
+        if key.key_type != "RSA" or key.algorithm_name != "RS256":
+            raise TokenError("unknown_kid")  # only RS256 keys are signing keys here
+        return key
 
     def verify(self, authorization: Optional[str]) -> Identity:
         token = strip_bearer(authorization)
@@ -175,7 +131,7 @@ class CognitoVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise TokenError("missing_kid")
-        key = self.keys.get(kid)
+        key = self._signing_key(kid)
         jwt = _jwt()
         try:
             claims = jwt.decode(

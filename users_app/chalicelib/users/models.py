@@ -1,5 +1,5 @@
 """What the users API accepts, declared once with the shared schema module: the fields of a user,
-the request bodies and their parsed forms, the path's `{userid}` and the list limits. The same
+the stored time format, the request bodies and their parsed forms, the path's `{userid}` and the list limits. The same
 definitions validate requests and describe them in OpenAPI (`CREATE_USER.json_schema()`);
 render.py builds the user document's declaration from these fields.
 
@@ -13,10 +13,11 @@ Numbers, booleans, arrays or objects for these fields, unknown fields and the re
 `createdAt`/`updatedAt`/`timestamp` are a 400 ValidationError whose `Fields` name each problem.
 """
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Mapping, Optional
 
 from chalicelib.shared.errors import ValidationFailed
-from chalicelib.shared.schema import NONBLANK_TEXT, Invalid, Object, Required, String
+from chalicelib.shared.schema import NONBLANK_TEXT, Invalid, Object, Required, String, Text
 
 LIST_DEFAULT_LIMIT = 50  # GET /users?limit=1..LIST_MAX_LIMIT
 LIST_MAX_LIMIT = 100
@@ -31,6 +32,7 @@ NAME = String(1, 256, pattern=NONBLANK_TEXT, mismatch="must not be blank",
               description="Display name; not blank, no control characters.")
 EMAIL = String(3, 254, pattern=EMAIL_PATTERN, format="email", mismatch="must be an e-mail address (name@domain)",
                description="Optional contact address.")
+TIME = Text(format="date-time")  # stored times (createdAt, updatedAt), as format_time writes them
 
 CREATE_USER = Object({"name": Required(NAME), "email": EMAIL, "userid": USERID},
                      description="POST /users. Without `userid` the service assigns a UUID4.")
@@ -50,6 +52,13 @@ class CreateUser:
 class UpdateUser:
     name: str
     email: Optional[str]
+
+
+def format_time(moment: datetime) -> str:
+    """The one stored timestamp format: ISO-8601 UTC with microseconds, e.g. 2026-11-24T22:56:34.123456+00:00."""
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def is_valid_userid(value: Any) -> bool:

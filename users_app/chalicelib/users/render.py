@@ -1,15 +1,14 @@
 """The user document as clients see it, declared once: `USER` lists its fields in output order with
 their types (the shared schema module's), `user()` renders a stored item in that order, and
-deploy/codegen/openapi.py describes the responses with `USER.json_schema()`. `format_time` writes its times.
+deploy/codegen/openapi.py describes the responses with `USER.json_schema()`. Its times are stored as
+models.py writes them (models.TIME).
 """
-from datetime import datetime, timezone
 from typing import Any, Dict, Mapping
 
 from chalicelib.shared.schema import Array, Object, Required, Text
 
-from .models import LIST_MAX_LIMIT, USERID
+from .models import LIST_MAX_LIMIT, TIME, USERID
 
-TIME = Text(format="date-time")
 USER = Object({
     "userid": Required(USERID),
     "name": Required(Text()),
@@ -25,10 +24,3 @@ def user(item: Mapping[str, Any]) -> Dict[str, Any]:
     """The stored user with its known fields first, in USER's order (DynamoDB returns any order),
     then any others (e.g. the workshop's) as they come."""
     return USER.in_order(item)
-
-
-def format_time(moment: datetime) -> str:
-    """The one timestamp format: ISO-8601 UTC with microseconds, e.g. 2026-11-24T22:56:34.123456+00:00."""
-    if moment.tzinfo is None:
-        raise ValueError("timestamps must be timezone-aware")
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")

@@ -1,6 +1,6 @@
 """Where users are stored: a small interface, its DynamoDB implementation and an in-memory fake.
 
-Both implementations pass the same contract tests (tests/unit/users/repository_contract.py):
+Both implementations pass the same contract tests (tests/contract/test_users_repository.py):
 every method is one DynamoDB call, conditional writes fail with `UserAlreadyExists` carrying the
 old item, and botocore errors other than a failed condition propagate untouched (the shared
 `api_view` maps throttling and unreachable endpoints to 503).

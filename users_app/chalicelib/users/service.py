@@ -65,7 +65,7 @@ class UsersService:
     def create(self, caller: Caller, data: models.CreateUser) -> User:
         """Store a new user (a UUID4 unless the admin chose the userid); never overwrites one."""
         self.require_admin(caller)
-        now = render.format_time(self._clock())
+        now = models.format_time(self._clock())
         user: Dict[str, Any] = {"userid": data.userid or self._new_id(), "name": data.name}
         if data.email is not None:
             user["email"] = data.email
@@ -80,7 +80,7 @@ class UsersService:
     def put(self, caller: Caller, userid: str, data: models.UpdateUser) -> User:
         """Set name and email (creating the profile if missing); createdAt stays."""
         self.require_owner_or_admin(caller, userid)
-        stored = self._repo.upsert(userid, data.name, data.email, render.format_time(self._clock()))
+        stored = self._repo.upsert(userid, data.name, data.email, models.format_time(self._clock()))
         self._metrics.add_metric(name="UserUpdated", unit="Count", value=1)
         return render.user(stored)
 
