@@ -58,8 +58,11 @@ up: deps
 down: $(VENV)/.installed
 	@$(PY) -m deploy.local.stack down
 
+# Two pytest-xdist workers (this is a 2-core machine): a file's tests stay on one worker, tests/deploy is
+# one unit (tests/conftest.py). PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 2
 test: deps lint
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 # ruff over the tree; mypy per app (both have an `app` module and a `chalicelib` package), then the tooling.
 lint: $(VENV)/.installed

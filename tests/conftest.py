@@ -10,6 +10,9 @@ registered here, the one place; each folder's conftest.py holds only that folder
 import json
 import os
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 pytest_plugins = ["tests.support.fixtures"]
 
@@ -32,3 +35,18 @@ if not _targets_aws():
     }.items():
         os.environ[_name] = _value
     os.environ.pop("AWS_PROFILE", None)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test` runs two pytest-xdist workers: each test file is one unit of work, so a module's own
+    stack starts once, and tests/deploy is one unit, so the session's packages are built once (two
+    workers packaging at once would also share Chalice's layer cache). xdist's `xdist_group` marker
+    cannot do this under pytest 9.2 (it rewrites `item._nodeid`, which pytest no longer reads)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/deploy" if path.startswith("tests/deploy/") else path
+
+    return ByFile(config, log)
