@@ -1,7 +1,7 @@
 """The HTTP surface through the strict local gateway: real RS256 tokens, the Cognito authorizer
 enforced, storage in memory, time from a fake clock."""
 import json
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
 
@@ -161,3 +161,31 @@ def test_dependency_failure_is_503_with_retry_after(api: Any, store: Any) -> Non
     response = create(api)
     assert_error(response, 503, "IdempotencyUnavailable")
     assert response.headers["Retry-After"] == "1"
+
+
+NOT_NULL = "must not be null (leave it out instead)"
+
+
+def optional_fields(model: Any) -> List[str]:
+    return [name for name, (_, required) in model.properties.items() if not required]
+
+
+def test_null_for_an_optional_field_is_a_400_naming_it(api: Any, orders: Any) -> None:
+    """No field of the orders bodies is nullable: the document says a string (or a number...), so
+    `"userId": null` is refused like any other wrong type, never taken as "absent"."""
+    new_order, edit = orders.models.NEW_ORDER, orders.models.ORDER_EDIT
+    assert not new_order.nullable and not edit.nullable and not orders.models.ACKNOWLEDGE.nullable
+    assert optional_fields(new_order) == ["status", "userId"]
+    for field in optional_fields(new_order):
+        body = {**order_body(), field: None}
+        error = assert_error(call(api, "POST", "/orders", body, headers=auth_headers()), 400, "ValidationError")
+        assert error["Fields"] == {field: NOT_NULL}
+    created = json.loads(create(api).body)
+    for field in optional_fields(edit):
+        body = {"totalAmount": 5, field: None} if field != "totalAmount" else {"restaurantId": 2, field: None}
+        error = assert_error(call(api, "PUT", "/orders/order-1", body, headers=auth_headers()), 400, "ValidationError")
+        assert error["Fields"] == {field: NOT_NULL}
+    error = assert_error(call(api, "POST", "/orders/order-1/acknowledge", {"userId": None},
+                              headers=auth_headers("admin", [tokens.ADMIN_GROUP])), 400, "ValidationError")
+    assert error["Fields"] == {"userId": "is required"}
+    assert json.loads(call(api, "GET", "/orders/order-1", headers=auth_headers()).body) == created

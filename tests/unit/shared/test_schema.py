@@ -1,3 +1,4 @@
+import json
 import re
 from decimal import Decimal
 from typing import Any, Dict
@@ -5,7 +6,19 @@ from typing import Any, Dict
 import pytest
 
 from chalicelib_shared.errors import ValidationFailed
-from chalicelib_shared.schema import NONBLANK_TEXT, AnyOf, Array, Enum, Integer, Number, Object, Required, String, Text
+from chalicelib_shared.schema import (
+    NONBLANK_TEXT,
+    AnyOf,
+    Array,
+    Enum,
+    Integer,
+    Nullable,
+    Number,
+    Object,
+    Required,
+    String,
+    Text,
+)
 
 ITEM = Object({
     "id": Required(AnyOf(Integer(0, 10**9), String(1, 64))),
@@ -165,3 +178,22 @@ def test_declaring_a_pattern_compiles_nothing_until_a_value_is_checked() -> None
     assert field._regex is None
     field.check("abc", "f")
     assert field._regex is not None
+
+
+def test_null_is_refused_for_an_optional_field_and_required_for_a_required_one() -> None:
+    assert problems(good(note=None)) == {"note": "must not be null (leave it out instead)"}
+    assert problems(good(status=None, orderId=None)) == {"status": "must not be null (leave it out instead)",
+                                                         "orderId": "is required"}
+    assert "nullable" not in json.dumps(ORDER.json_schema())
+
+
+def test_a_nullable_field_takes_null_as_absent_and_says_so_in_its_schema() -> None:
+    model = Object({"name": Required(String(1, 10)), "email": Nullable(String(3, 20)), "nick": String(1, 5)})
+    assert model.parse({"name": "n", "email": None}) == {"name": "n"} == model.parse({"name": "n"})
+    assert model.parse({"name": "n", "email": "a@b"}) == {"name": "n", "email": "a@b"}
+    with pytest.raises(ValidationFailed) as info:
+        model.parse({"name": "n", "email": 5, "nick": None})
+    assert info.value.fields == {"email": "must be a string", "nick": "must not be null (leave it out instead)"}
+    properties = model.json_schema()["properties"]
+    assert properties["email"] == {**String(3, 20).json_schema(), "nullable": True}
+    assert "nullable" not in properties["nick"] and "nullable" not in properties["name"]

@@ -6,9 +6,10 @@ render.py builds the user document's declaration from these fields.
 Accepted types, decided once:
 - `name`: a JSON string of 1-256 characters, not blank, no control characters. Required.
 - `email`: a JSON string of at most 254 characters shaped like an address (local part, `@`,
-  dotted domain); `null` or absent means "no email".
+  dotted domain); `null` or absent means "no email" (the document says `nullable: true`).
 - `userid`: a JSON string of 1-128 letters, digits, `-` and `_` (POST: optional, else a UUID4;
   PUT: only when equal to the path's, since clients echo a GET back).
+`null` for any other field (`userid`, `name`) is refused like any other wrong type.
 Numbers, booleans, arrays or objects for these fields, unknown fields and the read-only
 `createdAt`/`updatedAt`/`timestamp` are a 400 ValidationError whose `Fields` name each problem.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from chalicelib.shared.errors import ValidationFailed
-from chalicelib.shared.schema import NONBLANK_TEXT, Invalid, Object, Required, String
+from chalicelib.shared.schema import NONBLANK_TEXT, Invalid, Nullable, Object, Required, String
 
 LIST_DEFAULT_LIMIT = 50  # GET /users?limit=1..LIST_MAX_LIMIT
 LIST_MAX_LIMIT = 100
@@ -32,9 +33,9 @@ NAME = String(1, 256, pattern=NONBLANK_TEXT, mismatch="must not be blank",
 EMAIL = String(3, 254, pattern=EMAIL_PATTERN, format="email", mismatch="must be an e-mail address (name@domain)",
                description="Optional contact address.")
 
-CREATE_USER = Object({"name": Required(NAME), "email": EMAIL, "userid": USERID},
+CREATE_USER = Object({"name": Required(NAME), "email": Nullable(EMAIL), "userid": USERID},
                      description="POST /users. Without `userid` the service assigns a UUID4.")
-UPDATE_USER = Object({"name": Required(NAME), "email": EMAIL, "userid": USERID},
+UPDATE_USER = Object({"name": Required(NAME), "email": Nullable(EMAIL), "userid": USERID},
                      description="PUT /users/{userid}: replaces name and email (an absent email is removed); "
                                  "`userid`, if sent, must equal the path.")
 
