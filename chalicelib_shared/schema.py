@@ -27,7 +27,11 @@ from .errors import ValidationFailed
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Patterns for text without control characters, for models whose strings also need a pattern.
 TEXT = r"[^\x00-\x1f\x7f]*"
-NONBLANK_TEXT = r"[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*"
+# "Blank" spelled out, not `\s`: Python's `\s` also matches U+0085 and JSON Schema's (ECMA-262) also
+# U+FEFF, so with `\s` the document and the check would disagree on a name of one of them. This class
+# is the union, read the same by both.
+BLANK = r"\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NONBLANK_TEXT = rf"[^\x00-\x1f\x7f]*[^{BLANK}\x00-\x1f\x7f][^\x00-\x1f\x7f]*"
 _EXACT = Context(prec=200)
 
 

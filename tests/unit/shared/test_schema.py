@@ -125,6 +125,17 @@ def test_string_schemas_forbid_control_characters_like_the_check_does() -> None:
         assert bool(re.fullmatch(nonblank, text)) is ok_nonblank, text
 
 
+@pytest.mark.parametrize("blank", ["\u0085", "\ufeff", "\u00a0", "\u2028", "\u3000", " \u0085 "])
+def test_blank_means_the_same_to_the_check_and_to_json_schema(blank: str) -> None:
+    """Python's `\\s` and ECMA-262's differ (U+0085, U+FEFF): the pattern names every blank character
+    itself, so a name that is only one of them is refused by the check and by the document alike."""
+    model = Object({"name": String(1, 10, pattern=NONBLANK_TEXT, mismatch="must not be blank")})
+    with pytest.raises(ValidationFailed):
+        model.parse({"name": blank})
+    assert "\\s" not in model.json_schema()["properties"]["name"]["pattern"]
+    assert model.parse({"name": blank + "x"}) == {"name": blank + "x"}
+
+
 def test_a_pattern_can_explain_itself() -> None:
     model = Object({"name": String(1, 10, pattern=NONBLANK_TEXT, mismatch="must not be blank"),
                     "code": String(1, 10, pattern="[a-z]+")})
