@@ -52,6 +52,7 @@ from schemathesis.generation import GenerationMode  # noqa: E402
 
 from deploy.local.gateway_responses import missing_authentication_token  # noqa: E402
 from deploy.project import ROOT  # noqa: E402
+from deploy.project import app as project_app  # noqa: E402
 
 DOCUMENTS = {"users": ROOT / "users_app" / "openapi.json", "orders": ROOT / "orders_app" / "openapi.json"}
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
@@ -267,7 +268,6 @@ load_all_checks()
 BUILTIN_CHECKS = tuple(name for name in CHECKS.get_all_names() if not name.startswith("contract_"))
 ENGINE_EXAMPLES = int(os.environ.get("FUZZ_ENGINE_EXAMPLES", str(max(1, EXAMPLES // 2))))
 TITLES = {"Users service": "users", "Orders service": "orders"}  # info.title -> api
-APP_DIRS = {"users": "users_app", "orders": "orders_app"}
 
 
 def error_code(response: Any) -> Tuple[Optional[str], Dict[str, Any]]:
@@ -306,7 +306,7 @@ def names_another_owner(response: Any, case: Any) -> bool:
 
 def as_deployed_for_an_undeclared_method(api: str) -> Callable[[Any, Any], bool]:
     """The template's MISSING_AUTHENTICATION_TOKEN answer (status and body), exactly."""
-    expected = missing_authentication_token(str(ROOT / APP_DIRS[api]))
+    expected = missing_authentication_token(str(project_app(api).path))
 
     def match(response: Any, case: Any) -> bool:
         try:
