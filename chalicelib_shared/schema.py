@@ -8,6 +8,11 @@ and one definition of an output document orders its fields and describes the res
     DOCUMENT = Object({"orderId": Required(ORDER_ID), "orderTime": Required(Text(pattern=TIME))}, closed=False)
     DOCUMENT.in_order(stored)          # its known fields first, in this order (DynamoDB keeps none)
 
+`null` is a value like any other: an optional property sent as `null` is refused ("must not be null"),
+a required one is "required", unless the property is declared `Nullable(...)`: then `null` means the
+same as leaving it out, and the JSON Schema says `nullable: true` (OpenAPI 3.0), so the document
+and the check agree.
+
 Numbers arrive as int/Decimal from jsonutil.loads_strict and leave as int/Decimal: never float.
 Every problem in a body is reported at once, keyed by its path (`orderItems[2].price`).
 Declaring costs no regex compilation: a pattern is compiled on its first check (a declaration
@@ -22,7 +27,11 @@ from .errors import ValidationFailed
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Patterns for text without control characters, for models whose strings also need a pattern.
 TEXT = r"[^\x00-\x1f\x7f]*"
-NONBLANK_TEXT = r"[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*"
+# "Blank" spelled out, not `\s`: Python's `\s` also matches U+0085 and JSON Schema's (ECMA-262) also
+# U+FEFF, so with `\s` the document and the check would disagree on a name of one of them. This class
+# is the union, read the same by both.
+BLANK = r"\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NONBLANK_TEXT = rf"[^\x00-\x1f\x7f]*[^{BLANK}\x00-\x1f\x7f][^\x00-\x1f\x7f]*"
 _EXACT = Context(prec=200)
 
 
@@ -274,6 +283,14 @@ class Required:
         self.field = field
 
 
+class Nullable:
+    """Marks an optional Object property whose `null` means "absent" (e.g. `"email": null`: no email);
+    described as `nullable: true`. Any other optional property refuses `null`."""
+
+    def __init__(self, field: Field) -> None:
+        self.field = field
+
+
 class Object(Field):
     """A JSON object with known properties; unknown properties are rejected (no mass assignment).
     `require_any`: at least one of these optional properties must be present. `closed=False` (output
@@ -288,9 +305,12 @@ class Object(Field):
     def __init__(self, properties: Mapping[str, Any], description: Optional[str] = None,
                  require_any: Sequence[str] = (), closed: bool = True) -> None:
         self.properties: Dict[str, Tuple[Field, bool]] = {}
+        self.nullable: Tuple[str, ...] = tuple(name for name, spec in properties.items() if isinstance(spec, Nullable))
         for name, spec in properties.items():
             if isinstance(spec, Required):
                 self.properties[name] = (spec.field, True)
+            elif isinstance(spec, Nullable):
+                self.properties[name] = (spec.field, False)
             else:
                 self.properties[name] = (spec, False)
         self.description = description
@@ -307,9 +327,12 @@ class Object(Field):
             problems.update((f"{prefix}{name}", "is not allowed") for name in unknown)
         result: Dict[str, Any] = {}
         for name, (field, required) in self.properties.items():
-            if name not in value or value[name] is None:
+            if name not in value or (value[name] is None and (required or name in self.nullable)):
                 if required:
                     problems[f"{prefix}{name}"] = "is required"
+                continue
+            if value[name] is None:
+                problems[f"{prefix}{name}"] = "must not be null (leave it out instead)"
                 continue
             try:
                 result[name] = field.check(value[name], f"{prefix}{name}")
@@ -342,7 +365,8 @@ class Object(Field):
     def json_schema(self) -> Dict[str, Any]:
         schema: Dict[str, Any] = {
             "type": "object",
-            "properties": {name: field.json_schema() for name, (field, _) in self.properties.items()},
+            "properties": {name: {**field.json_schema(), "nullable": True} if name in self.nullable
+                           else field.json_schema() for name, (field, _) in self.properties.items()},
         }
         if self.closed:
             schema["additionalProperties"] = False

@@ -61,7 +61,6 @@ REASONS = {
     431: "RequestHeaderFieldsTooLarge", 500: "InternalServerError", 501: "NotImplemented",
     502: "BadGateway", 505: "HTTPVersionNotSupported",
 }
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
 def json_error(code: str, message: str) -> bytes:
@@ -81,8 +80,6 @@ class GatewayHandler(BaseHTTPRequestHandler):
 
     # -- errors produced here ------------------------------------------------------------------
     def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
-        if code == 501 and message and message.startswith("Unsupported method"):
-            code, message = 405, f"Method {self.command} is not allowed"
         if code == 431:
             message = "Request header fields too large"
         self._write(code, {"Content-Type": "application/json"},
@@ -135,8 +132,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
         return self.server_version
 
     def __getattr__(self, name: str) -> Callable[[], None]:
-        if name.startswith("do_"):  # any method API Gateway would not route
-            return lambda: self.send_error(405, f"Method {self.command} is not allowed")
+        if name.startswith("do_"):  # any other method (TRACE, BREW, ...): the gateway answers as deployed
+            return self._dispatch   # (the template's MISSING_AUTHENTICATION_TOKEN; /docs: its own 405)
         raise AttributeError(name)
 
     def _read_body(self) -> Optional[bytes]:

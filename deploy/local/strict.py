@@ -4,20 +4,27 @@ Chalice's local mode (`chalice local` and `chalice.test.Client` share `chalice.l
 differs from API Gateway where it matters most:
 
 - a `CognitoUserPoolAuthorizer` is not enforced (no token passes, an unsigned or expired one
-  passes with its claims). Here it is verified with the shared `CognitoVerifier`.
+  passes with its claims). Here it is verified with the shared `CognitoVerifier`, taking the token
+  kind AWS documents for a COGNITO_USER_POOLS authorizer: on a method without authorization scopes
+  (all of ours) an ID token, so an access token is a 401; on a method with scopes
+  (`authorizer.with_scopes([...])`) an access token carrying one of them, so an ID token is a 401
+  (README, "Access tokens").
 - a custom TOKEN authorizer that raises `Exception("Unauthorized")` escapes (test client) or drops
   the connection (`chalice local`). Here it becomes 401, as API Gateway answers; any other
   authorizer failure becomes API Gateway's AUTHORIZER_FAILURE, which our deploy templates make
   a JSON 503.
-- errors the gateway itself produces (no route, missing token, denied) are plain or HTML text.
-  Here every one is the services' JSON error shape.
+- errors the gateway itself produces (no route, missing token, denied) are plain or HTML text, and
+  a method the app does not declare on a path reaches the app (Chalice answers 405, OPTIONS 200).
+  Here every one is the services' JSON error shape, and a method or path the app does not declare
+  gets what API Gateway answers for it as deployed: the merge template's MISSING_AUTHENTICATION_TOKEN
+  gateway response (deploy/local/gateway_responses.py; ours: a JSON 404 `NotFound`).
 - a custom authorizer is invoked on every request. API Gateway caches its result per token for the
   authorizer's TTL and judges later requests to any route against the cached policy; here too
   (deploy/local/authcache.py), so a policy that lists only the route called first fails locally.
 """
 import json
 import uuid
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from chalice.app import Chalice, ChaliceAuthorizer, CognitoUserPoolAuthorizer
 from chalice.config import Config
@@ -34,6 +41,7 @@ from chalice.test import Client, TestHTTPClient
 from chalicelib_shared.errors import error_body
 from chalicelib_shared.verifier import CognitoVerifier, KeysUnavailable, TokenError
 from deploy.local.authcache import DEFAULT_TTL_SECONDS, AuthCache, MemoryAuthCache, cache_key
+from deploy.local.gateway_responses import missing_authentication_token
 
 
 class GatewayError(Exception):
@@ -53,6 +61,10 @@ class GatewayError(Exception):
             headers["x-amzn-RequestId"] = request_id
         return {"statusCode": self.status, "headers": headers, "multiValueHeaders": {},
                 "body": json.dumps(error_body(self.code, self.message), separators=(",", ":"))}
+
+
+class MissingAuthenticationToken(Exception):
+    """No method at this method and path: answered with the template's gateway response."""
 
 
 def unauthorized() -> GatewayError:
@@ -91,7 +103,7 @@ class StrictAuthorizer(LocalGatewayAuthorizer):
             return lambda_event, lambda_context
         token = _header(lambda_event.get("headers") or {}, "authorization")
         if isinstance(authorizer, CognitoUserPoolAuthorizer):
-            return self._cognito(lambda_event, token), lambda_context
+            return self._cognito(lambda_event, token, list(authorizer.scopes or [])), lambda_context
         if not token:
             raise unauthorized()  # API Gateway does not even invoke a TOKEN authorizer
         try:
@@ -132,11 +144,19 @@ class StrictAuthorizer(LocalGatewayAuthorizer):
             raise ForbiddenError({}, b"")
         return self._update_lambda_event(lambda_event, result)
 
-    def _cognito(self, lambda_event: Dict[str, Any], token: Optional[str]) -> Dict[str, Any]:
+    def _cognito(self, lambda_event: Dict[str, Any], token: Optional[str], scopes: List[str]) -> Dict[str, Any]:
+        """API Gateway's COGNITO_USER_POOLS authorizer: without `scopes` the method takes a valid ID
+        token only; with them, a valid access token that claims at least one of them. Anything else: 401."""
         if self._verifier is None:
             raise GatewayError(503, "AuthorizerFailure", "No Cognito verifier is configured.")
         try:
-            identity = self._verifier.verify(token)
+            if not scopes:
+                identity = self._verifier.verify(token)  # ID tokens only (allow_access_tokens is off)
+            else:
+                identity = self._access_verifier().verify(token)
+                granted = str(identity.claims.get("scope") or "").split()
+                if identity.token_use != "access" or not set(granted) & set(scopes):  # noqa: S105 - a claim
+                    raise TokenError("scope_not_granted")
         except KeysUnavailable:
             raise GatewayError(503, "AuthorizerFailure", "Signing keys are unavailable; retry shortly.",
                                {"Retry-After": "1"}) from None
@@ -144,6 +164,14 @@ class StrictAuthorizer(LocalGatewayAuthorizer):
             raise unauthorized() from None
         lambda_event["requestContext"]["authorizer"] = {"claims": dict(identity.claims)}
         return lambda_event
+
+    def _access_verifier(self) -> CognitoVerifier:
+        """The verifier for methods with scopes: the same pool, client and keys, access tokens allowed."""
+        verifier = self._verifier
+        if verifier is None:
+            raise GatewayError(503, "AuthorizerFailure", "No Cognito verifier is configured.")
+        return CognitoVerifier(verifier.issuer, verifier.client_id, allow_access_tokens=True,
+                               leeway=verifier.leeway, keys=verifier.keys)
 
 
 class StrictLocalGateway(LocalGateway):
@@ -156,13 +184,24 @@ class StrictLocalGateway(LocalGateway):
         super().__init__(app_object, config)
         cache = MemoryAuthCache() if auth_cache is None else auth_cache
         self._authorizer = StrictAuthorizer(app_object, verifier, cache)
+        self._missing_token = missing_authentication_token(config.project_dir)
+
+    def _declares(self, method: str, resource_path: str) -> bool:
+        """Whether the REST API Chalice deploys has this method on this resource: the app's routes,
+        plus OPTIONS where a route enables CORS (Chalice adds that method for it)."""
+        views = self._app_object.routes.get(resource_path, {})
+        if method in views:
+            return True
+        return method == "OPTIONS" and any(view.cors is not None for view in views.values())
 
     def _generate_lambda_event(self, method: str, path: str, headers: Dict[str, Any],
                                body: Optional[bytes]) -> Dict[str, Any]:
         try:
             event = super()._generate_lambda_event(method, path, headers, body)
-        except ValueError:  # no route matches (Chalice would answer a 403 "Missing Authentication Token")
-            raise GatewayError(404, "NotFound", f"No resource at {path.split('?')[0]}") from None
+        except ValueError:  # no route matches: API Gateway's MISSING_AUTHENTICATION_TOKEN, as deployed
+            raise MissingAuthenticationToken() from None
+        if not self._declares(method, event["requestContext"]["resourcePath"]):
+            raise MissingAuthenticationToken()  # a method the API does not declare here: the same answer
         # API Gateway gives every request an id (the services' correlation id); Chalice's does not.
         event["requestContext"].setdefault("requestId", str(uuid.uuid4()))
         event["requestContext"].setdefault("stage", "api")
@@ -179,6 +218,8 @@ class StrictLocalGateway(LocalGateway):
                        body: Optional[bytes]) -> Dict[str, Any]:
         try:
             return super().handle_request(method, path, headers, body)
+        except MissingAuthenticationToken:
+            return self._missing_token.response(str(uuid.uuid4()))
         except GatewayError as exc:
             return exc.response()
         except LocalGatewayException as exc:

@@ -1,4 +1,4 @@
-"""Chalice's own commands in the app folders: `chalice local` and `chalice deploy` stop at once with one
+"""Chalice's own commands in the app folders: `chalice local` and `chalice deploy` stop at once, non-zero, with one
 line naming what to run instead; a function started with a stage's placeholder settings (what
 `chalice deploy` would create) fails its init naming the variable. `chalice package` is covered by
 every packaging test (conftest's `build_dir` runs it for both apps and stages).
@@ -70,6 +70,7 @@ def test_chalice_local_stops_at_once_naming_make_dev(app: str, stage: str, autor
                           timeout=60)
     elapsed = time.monotonic() - started
     line = one_line(proc.stdout + proc.stderr)
+    assert proc.returncode != 0, "a script that runs chalice local would believe it started"
     assert "chalice local cannot serve" in line and "`make dev`" in line
     assert ("custom authorizer" if app == "users_app" else "Cognito tokens") in line
     assert elapsed < 30, f"took {elapsed:.1f}s to stop"

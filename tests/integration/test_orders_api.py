@@ -301,3 +301,24 @@ def test_round_trips_per_operation(stack: StackHandle, local_stack_only: None) -
         assert count(lambda: pytest.raises(errors.BadRequest, svc.cancel, me, order.order_id)) == 1
     finally:
         stack.ddb.meta.events.unregister("before-send.dynamodb", hook)
+
+
+# -- access tokens: no route has authorization scopes, so the authorizer takes ID tokens only ----
+
+def test_every_route_takes_the_id_token_and_refuses_the_access_token(stack: StackHandle, admin: User) -> None:
+    """What AWS documents for a COGNITO_USER_POOLS authorizer on a method without authorization scopes
+    (README, "Access tokens"): the same login's access token is a 401 on every route, its ID token is
+    not (an admin's, so acknowledge passes its 403 too). Cognito's real tokens, both kinds."""
+    order_id = f"tokens-{uuid.uuid4()}"
+    created = call(stack.orders_url, "POST", "/orders", order_body(order_id), who=admin.id_token)
+    assert created.status_code == 200, created.text
+    routes = [("POST", "/orders", order_body(order_id)), ("GET", "/orders", None),
+              ("GET", f"/orders/{order_id}", None), ("PUT", f"/orders/{order_id}", {"totalAmount": 3}),
+              ("POST", f"/orders/{order_id}/acknowledge", {"userId": admin.sub}),
+              ("DELETE", f"/orders/{order_id}", None)]
+    for method, path, body in routes:
+        assert_error(call(stack.orders_url, method, path, body, who=admin.access_token), 401, "Unauthorized")
+        answer = call(stack.orders_url, method, path, body, who=admin.id_token)
+        expected = 400 if method == "DELETE" else 200  # acknowledged just before: OrderNotPlaced, past the token
+        assert answer.status_code == expected, (method, path, answer.text)
+    assert_error(call(stack.orders_url, "GET", f"/orders/{order_id}", who=f"Bearer {admin.access_token}"), 401)

@@ -4,6 +4,9 @@ server-owned fields in an edit, the path's `{orderId}` and the list limits. The 
 validate requests and describe them in the OpenAPI document (no pydantic: it would cost ~60 ms of
 cold start, docs/hand-rolled.md); render.py builds the order document's declaration from these fields.
 
+No field is nullable: `null` for an optional field is a 400 naming it (leave the field out instead),
+for a required one "is required".
+
 Every parser takes the strictly parsed JSON body (numbers are int or Decimal, never float) and
 returns normalised values, or raises `ValidationFailed` naming each offending field. Numbers are
 normalised (integral values become int, others `Decimal.normalize()`d), so an order renders the

@@ -17,6 +17,7 @@ deploys through CloudFormation and serves locally through the strict local gatew
 Outside Chalice's CLI (Lambda, the strict local gateway, the test client) nothing here applies.
 """
 import os
+import signal
 import sys
 import threading
 from typing import Optional, Tuple
@@ -68,8 +69,27 @@ def allow_only_package(app: str, local_reason: str) -> None:
     line = refusal(command[0], command[1], app, local_reason)
     if threading.current_thread() is threading.main_thread():
         raise SystemExit(line)  # the CLI prints it and exits 1, before any AWS call
-    # `chalice local`'s reloader imports the app in a thread, which would swallow SystemExit and keep
-    # the process alive with nothing listening: end the worker itself (the reloader parent then exits).
+    # `chalice local`'s reloader imports the app in a thread of its worker process, which would swallow
+    # SystemExit and keep the process alive with nothing listening: end the worker itself. Its parent,
+    # the reloader, would then exit 0 (it looks only for its restart code, 3), so a script would believe
+    # the server started: end the parent first, with SIGTERM (Python's default action: exit at once,
+    # status 143 in a shell, no traceback; bash prints nothing for it).
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
+    _end_reloader_parent()
     os._exit(1)
+
+
+def _end_reloader_parent() -> None:
+    """SIGTERM the process that started this `chalice local` worker, if it is its reloader: the same
+    command line (the reloader starts its worker with its own argv and CHALICE_WORKER set)."""
+    if not os.environ.get("CHALICE_WORKER"):
+        return
+    parent = os.getppid()
+    try:
+        with open(f"/proc/{parent}/cmdline", "rb") as theirs, open("/proc/self/cmdline", "rb") as ours:
+            same = theirs.read() == ours.read()
+    except OSError:  # not Linux, or the parent is gone
+        return
+    if same and parent > 1:
+        os.kill(parent, signal.SIGTERM)

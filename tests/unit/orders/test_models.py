@@ -118,7 +118,7 @@ def test_acknowledge_body(orders: SimpleNamespace) -> None:
     ("apiAdmins ", False), (["notapiAdmins"], False), (None, False),
 ])
 def test_caller_from_claims_reads_groups_in_every_shape(orders: SimpleNamespace, groups: Any, admin: bool) -> None:
-    claims = {"sub": "s-1", **({"cognito:groups": groups} if groups is not None else {})}
+    claims = {"sub": "s-1", "token_use": "id", **({"cognito:groups": groups} if groups is not None else {})}
     context = {"authorizer": {"claims": claims}}
     assert orders.caller.Caller.from_cognito_authorizer(context, "apiAdmins") == orders.caller.Caller("s-1", admin)
 
@@ -126,6 +126,17 @@ def test_caller_from_claims_reads_groups_in_every_shape(orders: SimpleNamespace,
 def test_caller_without_sub_is_unauthorized(orders: SimpleNamespace) -> None:
     with pytest.raises(orders.errors.Unauthorized):
         orders.caller.Caller.from_cognito_authorizer({"authorizer": {"claims": {}}}, "apiAdmins")
+    with pytest.raises(orders.errors.Unauthorized):
+        orders.caller.Caller.from_cognito_authorizer({"authorizer": {"claims": {"token_use": "id"}}}, "apiAdmins")
+
+
+@pytest.mark.parametrize("token_use", ["access", None, "", "ID", ["id"]])
+def test_caller_only_from_an_id_tokens_claims(orders: SimpleNamespace, token_use: Any) -> None:
+    """Whatever the gateway let through: an access token (or claims that are no ID token's) is a 401."""
+    claims = {"sub": "s-1", "client_id": "c", "scope": "aws.cognito.signin.user.admin",
+              **({} if token_use is None else {"token_use": token_use})}
+    with pytest.raises(orders.errors.Unauthorized):
+        orders.caller.Caller.from_cognito_authorizer({"authorizer": {"claims": claims}}, "apiAdmins")
 
 
 def test_render_orders_keys_canonically(orders: SimpleNamespace) -> None:

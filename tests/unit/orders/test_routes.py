@@ -1,11 +1,14 @@
 """The HTTP surface through the strict local gateway: real RS256 tokens, the Cognito authorizer
 enforced, storage in memory, time from a fake clock."""
 import json
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
 
+from chalicelib_shared.verifier import CognitoVerifier, JwksCache
+from deploy.local.strict import StrictTestClient
 from tests.support import tokens
+from tests.support.apps import app_dir
 from tests.support.clock import FakeClock
 from tests.support.http import assert_error, call
 from tests.support.orders import order_body
@@ -161,3 +164,66 @@ def test_dependency_failure_is_503_with_retry_after(api: Any, store: Any) -> Non
     response = create(api)
     assert_error(response, 503, "IdempotencyUnavailable")
     assert response.headers["Retry-After"] == "1"
+
+
+NOT_NULL = "must not be null (leave it out instead)"
+
+
+def optional_fields(model: Any) -> List[str]:
+    return [name for name, (_, required) in model.properties.items() if not required]
+
+
+def test_null_for_an_optional_field_is_a_400_naming_it(api: Any, orders: Any) -> None:
+    """No field of the orders bodies is nullable: the document says a string (or a number...), so
+    `"userId": null` is refused like any other wrong type, never taken as "absent"."""
+    new_order, edit = orders.models.NEW_ORDER, orders.models.ORDER_EDIT
+    assert not new_order.nullable and not edit.nullable and not orders.models.ACKNOWLEDGE.nullable
+    assert optional_fields(new_order) == ["status", "userId"]
+    for field in optional_fields(new_order):
+        body = {**order_body(), field: None}
+        error = assert_error(call(api, "POST", "/orders", body, headers=auth_headers()), 400, "ValidationError")
+        assert error["Fields"] == {field: NOT_NULL}
+    created = json.loads(create(api).body)
+    for field in optional_fields(edit):
+        body = {"totalAmount": 5, field: None} if field != "totalAmount" else {"restaurantId": 2, field: None}
+        error = assert_error(call(api, "PUT", "/orders/order-1", body, headers=auth_headers()), 400, "ValidationError")
+        assert error["Fields"] == {field: NOT_NULL}
+    error = assert_error(call(api, "POST", "/orders/order-1/acknowledge", {"userId": None},
+                              headers=auth_headers("admin", [tokens.ADMIN_GROUP])), 400, "ValidationError")
+    assert error["Fields"] == {"userId": "is required"}
+    assert json.loads(call(api, "GET", "/orders/order-1", headers=auth_headers()).body) == created
+
+
+# -- access tokens: what AWS documents for a COGNITO_USER_POOLS authorizer, and the app's own answer --
+
+def access_token(sub: str = "user-a", groups: Any = None) -> str:
+    """A valid access token of the same pool and app client (`client_id`, no `aud`), signed like an ID token."""
+    return tokens.token(sub=sub, groups=groups, token_use="access", scope="aws.cognito.signin.user.admin")
+
+
+@pytest.mark.parametrize("method, path", ROUTES)
+def test_every_route_takes_an_id_token_and_refuses_an_access_token(api: Any, method: str, path: str) -> None:
+    """Our methods have no authorization scopes, so the gateway validates an ID token (README, "Access
+    tokens"): the same caller's access token is a 401, their ID token is not (the admin's, so that
+    acknowledge too gets past its 403)."""
+    create(api, sub="admin-1")
+    body = {"userId": "admin-1"} if path.endswith("/acknowledge") else {"totalAmount": 1}
+    refused = call(api, method, path, body, headers={"Authorization": access_token("admin-1", [tokens.ADMIN_GROUP])})
+    assert_error(refused, 401, "Unauthorized")
+    accepted = call(api, method, path, body if method != "POST" or path.endswith("/acknowledge") else order_body(),
+                    headers=auth_headers("admin-1", [tokens.ADMIN_GROUP]))
+    assert accepted.status_code == 200, accepted.body
+
+
+@pytest.mark.parametrize("method, path", ROUTES)
+def test_the_app_refuses_an_access_token_even_when_a_gateway_lets_it_through(
+        orders: Any, repo: Any, clock: FakeClock, store: Any, method: str, path: str) -> None:
+    """Behind a gateway that passes access tokens (an emulator that does, or a method given scopes by
+    mistake) the app itself answers 401: an access token never acts as the user."""
+    lenient = tokens.verifier(CognitoVerifier, JwksCache)
+    lenient.allow_access_tokens = True
+    client = StrictTestClient(orders.app.app, lenient, project_dir=app_dir("orders_app"))
+    orders.app.root.install(orders.app.compose(repo=repo, clock=clock, idempotency_store=store))
+    body = {"userId": "user-a"} if path.endswith("/acknowledge") else order_body()
+    assert_error(call(client, method, path, body, headers={"Authorization": access_token()}), 401, "Unauthorized")
+    assert not repo.items

@@ -1,3 +1,4 @@
+import json
 import re
 from decimal import Decimal
 from typing import Any, Dict
@@ -5,7 +6,19 @@ from typing import Any, Dict
 import pytest
 
 from chalicelib_shared.errors import ValidationFailed
-from chalicelib_shared.schema import NONBLANK_TEXT, AnyOf, Array, Enum, Integer, Number, Object, Required, String, Text
+from chalicelib_shared.schema import (
+    NONBLANK_TEXT,
+    AnyOf,
+    Array,
+    Enum,
+    Integer,
+    Nullable,
+    Number,
+    Object,
+    Required,
+    String,
+    Text,
+)
 
 ITEM = Object({
     "id": Required(AnyOf(Integer(0, 10**9), String(1, 64))),
@@ -112,6 +125,17 @@ def test_string_schemas_forbid_control_characters_like_the_check_does() -> None:
         assert bool(re.fullmatch(nonblank, text)) is ok_nonblank, text
 
 
+@pytest.mark.parametrize("blank", ["\u0085", "\ufeff", "\u00a0", "\u2028", "\u3000", " \u0085 "])
+def test_blank_means_the_same_to_the_check_and_to_json_schema(blank: str) -> None:
+    """Python's `\\s` and ECMA-262's differ (U+0085, U+FEFF): the pattern names every blank character
+    itself, so a name that is only one of them is refused by the check and by the document alike."""
+    model = Object({"name": String(1, 10, pattern=NONBLANK_TEXT, mismatch="must not be blank")})
+    with pytest.raises(ValidationFailed):
+        model.parse({"name": blank})
+    assert "\\s" not in model.json_schema()["properties"]["name"]["pattern"]
+    assert model.parse({"name": blank + "x"}) == {"name": blank + "x"}
+
+
 def test_a_pattern_can_explain_itself() -> None:
     model = Object({"name": String(1, 10, pattern=NONBLANK_TEXT, mismatch="must not be blank"),
                     "code": String(1, 10, pattern="[a-z]+")})
@@ -165,3 +189,22 @@ def test_declaring_a_pattern_compiles_nothing_until_a_value_is_checked() -> None
     assert field._regex is None
     field.check("abc", "f")
     assert field._regex is not None
+
+
+def test_null_is_refused_for_an_optional_field_and_required_for_a_required_one() -> None:
+    assert problems(good(note=None)) == {"note": "must not be null (leave it out instead)"}
+    assert problems(good(status=None, orderId=None)) == {"status": "must not be null (leave it out instead)",
+                                                         "orderId": "is required"}
+    assert "nullable" not in json.dumps(ORDER.json_schema())
+
+
+def test_a_nullable_field_takes_null_as_absent_and_says_so_in_its_schema() -> None:
+    model = Object({"name": Required(String(1, 10)), "email": Nullable(String(3, 20)), "nick": String(1, 5)})
+    assert model.parse({"name": "n", "email": None}) == {"name": "n"} == model.parse({"name": "n"})
+    assert model.parse({"name": "n", "email": "a@b"}) == {"name": "n", "email": "a@b"}
+    with pytest.raises(ValidationFailed) as info:
+        model.parse({"name": "n", "email": 5, "nick": None})
+    assert info.value.fields == {"email": "must be a string", "nick": "must not be null (leave it out instead)"}
+    properties = model.json_schema()["properties"]
+    assert properties["email"] == {**String(3, 20).json_schema(), "nullable": True}
+    assert "nullable" not in properties["nick"] and "nullable" not in properties["name"]

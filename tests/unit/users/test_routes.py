@@ -426,3 +426,25 @@ def test_unreachable_dynamodb_fails_fast_with_503(client: Any, mod: Any, clock: 
         assert_error(r, 503, "DependencyUnavailable")
         assert r.headers["Retry-After"]
     assert time.monotonic() - started < 5
+
+
+NOT_NULL = "must not be null (leave it out instead)"
+
+
+def test_null_userid_is_a_400_and_null_email_means_no_email(client: Any, mod: Any, repo: Any) -> None:
+    """`email` is the one nullable field (the document says `nullable: true`; null = no email); `null`
+    for any other optional field is refused, naming it, as the document's `type: string` says."""
+    for model in (mod.models.CREATE_USER, mod.models.UPDATE_USER):
+        assert model.nullable == ("email",)
+        assert [n for n, (_, required) in model.properties.items() if not required] == ["email", "userid"]
+    error = assert_error(call(client, "POST", "/users", {"name": "n", "userid": None}, who=token_of(ADMIN)), 400,
+                         "ValidationError")
+    assert error["Fields"] == {"userid": NOT_NULL}
+    assert not repo.items
+    created = call(client, "POST", "/users", {"name": "n", "email": None, "userid": "u-1"}, who=token_of(ADMIN))
+    assert created.status_code == 200 and "email" not in created.data
+    error = assert_error(call(client, "PUT", f"/users/{OWNER}", {"name": "n", "userid": None}, who=token_of(OWNER)),
+                         400, "ValidationError")
+    assert error["Fields"] == {"userid": NOT_NULL}
+    updated = call(client, "PUT", f"/users/{OWNER}", {"name": "n", "email": None}, who=token_of(OWNER))
+    assert updated.status_code == 200 and "email" not in updated.data

@@ -8,7 +8,12 @@ put in `requestContext.authorizer`, with one constructor per authorizer kind:
   (orders), whose claims arrive as strings in AWS and as JSON types locally (`cognito:groups` either way).
 
 Either way a request without a sub is a 401: the authorizer guarantees one, and without it we must
-not guess an identity. What a caller may do is each service's rule, not this class's.
+not guess an identity. Behind the Cognito authorizer the claims must also be an ID token's
+(`token_use: id`), else 401: API Gateway's COGNITO_USER_POOLS authorizer validates an ID token on a
+method without authorization scopes (ours have none) and requires an access token only on a method
+that has scopes (README, "Access tokens"). The app says the same on its own, so an access token never
+acts as the user, whatever a gateway or an emulator lets through. What a caller may do is each
+service's rule, not this class's.
 """
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
@@ -31,6 +36,8 @@ class Caller:
     @classmethod
     def from_cognito_authorizer(cls, context: Optional[Mapping[str, Any]], admin_group: str) -> "Caller":
         claims = claims_from_context((context or {}).get("authorizer"))
+        if claims.get("token_use") != "id":
+            raise Unauthorized("Unauthorized")
         return cls(sub=_required(claims.get("sub")),
                    is_admin=admin_group in groups_from_claim(claims.get("cognito:groups")))
 
