@@ -3,11 +3,13 @@
     python -m deploy.local.hosted_ui --port 9230 --idp-url http://127.0.0.1:9229 --pool-id us-east-1_...
 
 moto has no hosted UI, so a browser client (the stack's `CognitoLoginURL`, the docs pages' "Authorize")
-could not log in against `make dev`. This server, the stack's `auth` component (LOCAL_AUTH_PORT, bound
+could not log in against `make dev`. This page, the stack's `auth` component (LOCAL_AUTH_PORT, bound
 to 127.0.0.1, named http://localhost:PORT as Cognito allows plain http callbacks only for localhost), is
-a thin layer over the running moto server: it reads the app client from moto (DescribeUserPoolClient),
-logs the user in with moto (InitiateAuth USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH, GetUser), and hands
-out moto's own tokens, so they carry the pool's issuer and verify with the keys the APIs use.
+a WSGI app (`LoginPage`) served by gunicorn (deploy/local/gunicorn_app.py: one worker process, whose
+memory holds the codes, with 4 threads) and a thin layer over the running moto server: it reads the app
+client from moto (DescribeUserPoolClient), logs the user in with moto (InitiateAuth USER_PASSWORD_AUTH,
+REFRESH_TOKEN_AUTH, GetUser), and hands out moto's own tokens, so they carry the pool's issuer and verify
+with the keys the APIs use.
 
     GET  /login, /oauth2/authorize   the sign-in form (authorize redirects to login, as Cognito does)
     POST /login                      302 to redirect_uri?code=...&state=... (a one-time code)
@@ -21,7 +23,7 @@ redirect_uri must be one of its CallbackURLs exactly (else the error page, never
 scopes must be among its AllowedOAuthScopes (none asked: all of them; no `openid`: no ID token); PKCE
 only with code_challenge_method=S256 (Cognito supports no other method). A code is random, single use
 (any redemption consumes it), bound to its client, redirect_uri and challenge, and expires after 5
-minutes (LOCAL_AUTH_CODE_TTL_S); codes live in this process's memory only. Token errors are Cognito's
+minutes (LOCAL_AUTH_CODE_TTL_S); codes live in the worker's memory only. Token errors are Cognito's
 JSON (`{"error": "invalid_grant"}`, 400); the token and userInfo endpoints answer CORS preflights, as
 Cognito's do (a docs page on another port exchanges the code from the browser).
 

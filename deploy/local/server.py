@@ -111,12 +111,14 @@ def load_gateway(app_name: str, auth_cache: Optional[SharedAuthCache] = None) ->
     return StrictLocalGateway(app, config, verifier, auth_cache)
 
 
-def respond(start_response: Callable[..., Any], status: int, headers: Headers, body: bytes) -> List[bytes]:
+def respond(start_response: Callable[..., Any], status: int, headers: Headers, body: bytes,
+            head: bool = False) -> List[bytes]:
+    """Start the response (hop-by-hop and server-set headers dropped); its body, none for a HEAD."""
     pairs = [(name, str(item)) for name, value in headers.items() if name.lower() not in DROPPED_HEADERS
              for item in (value if isinstance(value, list) else [value])]
     reason = REASONS.get(status, ("", ""))[1]
     start_response(f"{status} {reason}".rstrip(), [*pairs, ("Content-Length", str(len(body)))])
-    return [body]
+    return [] if head else [body]
 
 
 def error(start_response: Callable[..., Any], status: int, message: str) -> List[bytes]:
@@ -147,7 +149,7 @@ def gateway_app(gateway: Any, docs: Optional[DocsPages]) -> WSGIApp:
         if len(body) != length:
             return error(start_response, 400, "The request body is shorter than its Content-Length")
         if docs is not None and is_docs_path(path):  # the local stack's own pages, before the app
-            return respond(start_response, *docs.respond(method, path, headers))
+            return respond(start_response, *docs.respond(method, path, headers), head=method == "HEAD")
         response = gateway.handle_request(method=method, path=path, headers=headers, body=body or None)
         out = dict(response.get("headers") or {})
         out.update(response.get("multiValueHeaders") or {})
@@ -157,7 +159,7 @@ def gateway_app(gateway: Any, docs: Optional[DocsPages]) -> WSGIApp:
         payload = b"" if payload is None else payload.encode("utf-8") if isinstance(payload, str) else payload
         if not any(k.lower() == "content-type" for k in out):
             out["Content-Type"] = "application/json"
-        return respond(start_response, int(response["statusCode"]), out, payload)
+        return respond(start_response, int(response["statusCode"]), out, payload, head=method == "HEAD")
     return application
 
 
@@ -202,7 +204,8 @@ def parse_error(exc: BaseException) -> Tuple[int, str]:
     if isinstance(exc, InvalidRequestMethod):
         return 405, f"Method {exc.method} is not allowed"
     if isinstance(exc, InvalidHTTPVersion):
-        return 505, f"HTTP version {exc.version} is not supported"
+        version = "HTTP/%s.%s" % exc.version if isinstance(exc.version, tuple) else exc.version
+        return 505, f"{version} is not supported"
     if isinstance(exc, InvalidHeader) and exc.hdr == "AUTHORIZATION":  # control characters: no token
         return 401, "Unauthorized"
     if isinstance(exc, InvalidHeader) and exc.hdr == "CONTENT-LENGTH":
