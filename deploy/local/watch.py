@@ -31,7 +31,7 @@ from deploy.project import APP_DIRS, ROOT
 SHARED = "chalicelib_shared"
 QUIET_MS = 200                 # a burst is over once nothing changed for this long
 LONGEST_BURST_MS = 10_000      # a longer burst (a big checkout) is reported in parts
-CHECK_SERVERS_MS = 1_000       # how often the watcher looks whether its servers still run
+CHECK_SERVERS_MS = 200         # how often the watcher looks whether its servers still run (and at signals)
 SERVER_MARKER = "deploy.local.server"
 
 Changes = Set[Tuple[Change, str]]
@@ -125,10 +125,10 @@ class Reloader:
                     self.written[path] = digest(path)
 
     def run(self, keep_going: Callable[[], bool]) -> None:
-        """Watch until `keep_going()` is false (checked at least every CHECK_SERVERS_MS)."""
+        """Watch until `keep_going()` is false (checked at least every CHECK_SERVERS_MS). A signal whose
+        handler raises while watchfiles waits comes out as KeyboardInterrupt."""
         for changes in watch(*self.roots, watch_filter=source_filter(self.skip), debounce=LONGEST_BURST_MS,
-                             step=QUIET_MS, rust_timeout=CHECK_SERVERS_MS, yield_on_timeout=True,
-                             raise_interrupt=False):
+                             step=QUIET_MS, rust_timeout=CHECK_SERVERS_MS, yield_on_timeout=True):
             if not keep_going():
                 return
             if changes:
@@ -151,7 +151,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         servers[name] = int(pid)
     reloader = Reloader(servers, skip=[Path(p) for p in args.skip], out=lambda line: print(line, flush=True))
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    reloader.run(lambda: any(alive(pid, SERVER_MARKER) for pid in servers.values()))
+    try:
+        reloader.run(lambda: any(alive(pid, SERVER_MARKER) for pid in servers.values()))
+    except KeyboardInterrupt:  # SIGTERM or SIGINT while watchfiles waited
+        pass
     return 0
 
 
