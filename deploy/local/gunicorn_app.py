@@ -1,6 +1,6 @@
 """Serve a WSGI app of the local stack with gunicorn: the one way `deploy/local/` serves HTTP.
 
-`serve(name, load, options)` runs gunicorn's arbiter in this process until SIGTERM (SIGINT: at once)
+`serve(name, port, load, options)` runs gunicorn's arbiter in this process until SIGTERM (SIGINT: at once)
 and returns its exit code. `load()` builds the WSGI callable; it runs in each worker after the fork
 (never in the arbiter), so a worker started by a reload (SIGHUP) imports the code as it is on disk.
 
@@ -83,9 +83,9 @@ def serve(name: str, port: int, load: Callable[[], Any], options: Dict[str, Any]
               file=sys.stderr)
         return 2
     settings: Dict[str, Any] = {
-        "bind": [f"{HOST}:{port}"], "proc_name": name, "control_socket_disable": True,
-        "accesslog": "-", "errorlog": "-", "loglevel": "warning",
+        "proc_name": name, "accesslog": "-", "errorlog": "-", "loglevel": "warning",
         **options,
+        "bind": [f"{HOST}:{port}"], "control_socket_disable": True,
         "post_fork": chain(lambda server, worker: die_with_parent(), options.get("post_fork")),
     }
     whole_lines()

@@ -76,6 +76,7 @@ REASONS = {
     414: ("URITooLong", "URI Too Long"), 417: ("ExpectationFailed", "Expectation Failed"),
     431: ("RequestHeaderFieldsTooLarge", "Request Header Fields Too Large"),
     501: ("NotImplemented", "Not Implemented"), 502: ("BadGateway", "Bad Gateway"),
+    503: ("ServiceUnavailable", "Service Unavailable"),
     504: ("GatewayTimeout", "Gateway Timeout"), 505: ("HTTPVersionNotSupported", "HTTP Version Not Supported"),
 }
 Headers = Dict[str, Any]
@@ -194,9 +195,10 @@ def refusal(req: Any) -> Optional[Tuple[int, str]]:
 
 def parse_error(exc: BaseException) -> Tuple[int, str]:
     """The JSON answer to gunicorn's refusal of a malformed request (`exc`, from its parser), or to
-    the abort of a request that outran REQUEST_TIMEOUT (SystemExit)."""
-    if isinstance(exc, SystemExit):
-        return 504, f"The function did not answer within {REQUEST_TIMEOUT} s"
+    the end of a worker in the middle of a request (SystemExit: past REQUEST_TIMEOUT, or SIGINT)."""
+    if isinstance(exc, SystemExit):  # gunicorn's abort of a worker past its timeout exits 1; a quick stop 0
+        return (504, f"The function did not answer within {REQUEST_TIMEOUT} s") if exc.code else \
+            (503, "The local server is stopping")
     if isinstance(exc, LimitRequestHeaders):
         return 431, "Request header fields too large"
     if isinstance(exc, LimitRequestLine):
