@@ -3,11 +3,13 @@
     python -m deploy.local.hosted_ui --port 9230 --idp-url http://127.0.0.1:9229 --pool-id us-east-1_...
 
 moto has no hosted UI, so a browser client (the stack's `CognitoLoginURL`, the docs pages' "Authorize")
-could not log in against `make dev`. This server, the stack's `auth` component (LOCAL_AUTH_PORT, bound
+could not log in against `make dev`. This page, the stack's `auth` component (LOCAL_AUTH_PORT, bound
 to 127.0.0.1, named http://localhost:PORT as Cognito allows plain http callbacks only for localhost), is
-a thin layer over the running moto server: it reads the app client from moto (DescribeUserPoolClient),
-logs the user in with moto (InitiateAuth USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH, GetUser), and hands
-out moto's own tokens, so they carry the pool's issuer and verify with the keys the APIs use.
+a WSGI app (`LoginPage`) served by gunicorn (deploy/local/gunicorn_app.py: one worker process, whose
+memory holds the codes, with 4 threads) and a thin layer over the running moto server: it reads the app
+client from moto (DescribeUserPoolClient), logs the user in with moto (InitiateAuth USER_PASSWORD_AUTH,
+REFRESH_TOKEN_AUTH, GetUser), and hands out moto's own tokens, so they carry the pool's issuer and verify
+with the keys the APIs use.
 
     GET  /login, /oauth2/authorize   the sign-in form (authorize redirects to login, as Cognito does)
     POST /login                      302 to redirect_uri?code=...&state=... (a one-time code)
@@ -21,7 +23,7 @@ redirect_uri must be one of its CallbackURLs exactly (else the error page, never
 scopes must be among its AllowedOAuthScopes (none asked: all of them; no `openid`: no ID token); PKCE
 only with code_challenge_method=S256 (Cognito supports no other method). A code is random, single use
 (any redemption consumes it), bound to its client, redirect_uri and challenge, and expires after 5
-minutes (LOCAL_AUTH_CODE_TTL_S); codes live in this process's memory only. Token errors are Cognito's
+minutes (LOCAL_AUTH_CODE_TTL_S); codes live in the worker's memory only. Token errors are Cognito's
 JSON (`{"error": "invalid_grant"}`, 400); the token and userInfo endpoints answer CORS preflights, as
 Cognito's do (a docs page on another port exchanges the code from the browser).
 
@@ -45,8 +47,8 @@ import time
 import traceback
 import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from http import HTTPStatus
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 CODE_TTL_S = 300.0         # Cognito: an authorization code is valid for 5 minutes
 MAX_BODY_BYTES = 64 * 1024
@@ -407,180 +409,171 @@ def basic_client_id(header: str) -> Optional[str]:
         return ""
 
 
-class Handler(BaseHTTPRequestHandler):
-    ui: HostedUI  # set by serve()
-    server_version = "local-hosted-ui"
-    sys_version = ""
-    protocol_version = "HTTP/1.1"
-    timeout = 10.0
+Answer = Tuple[int, Dict[str, str], bytes]
 
-    # -- plumbing ----------------------------------------------------------------------------------
-    def _send(self, status: int, body: bytes, content_type: str, headers: Optional[Mapping[str, str]] = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-        self.close_connection = True
 
-    def _json(self, status: int, data: Any, headers: Optional[Mapping[str, str]] = None) -> None:
-        self._send(status, json.dumps(data).encode(), "application/json;charset=UTF-8",
-                   {**self._cors(), **(headers or {})})
+class Request:
+    """What the endpoints read of one request (a WSGI environ)."""
 
-    def _html(self, status: int, page: str, headers: Optional[Mapping[str, str]] = None) -> None:
-        self._send(status, page.encode(), "text/html;charset=UTF-8",
-                   {"X-Frame-Options": "DENY",
-                   # no form-action: browsers apply it to the redirect after the form, to the client's URL
-                   "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'", **(headers or {})})
+    def __init__(self, environ: Mapping[str, Any]) -> None:
+        self.environ = environ
+        self.method = str(environ["REQUEST_METHOD"])
+        self.path = str(environ.get("PATH_INFO") or "/")
+        self.query_string = str(environ.get("QUERY_STRING") or "")
 
-    def _redirect(self, location: str) -> None:
-        self._send(302, b"", "text/plain", {"Location": location})
+    def header(self, name: str) -> str:
+        key = name.upper().replace("-", "_")
+        return str(self.environ.get(key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key) or "")
 
-    def _error_page(self, error: ErrorPage) -> None:
-        self._redirect(with_query("/error", {"error": error.error, "error_description": error.description or None}))
+    def query(self) -> Dict[str, str]:
+        return {k: v[0] for k, v in urllib.parse.parse_qs(self.query_string).items()}
 
-    def _cors(self) -> Dict[str, str]:
-        """CORS for the token and userInfo endpoints, which browser apps on any origin call."""
-        if self._path() not in ("/oauth2/token", "/oauth2/userInfo"):
-            return {}
-        origin = self.headers.get("Origin")
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
-
-    def _path(self) -> str:
-        return urllib.parse.urlsplit(self.path).path
-
-    def _query(self) -> Dict[str, str]:
-        return {k: v[0] for k, v in urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).items()}
-
-    def _form(self) -> Optional[Dict[str, str]]:
+    def form(self) -> Optional[Dict[str, str]]:
         """The url-encoded body (None when it is not one, or too large)."""
-        length = self.headers.get("Content-Length", "0")
+        length = self.header("Content-Length") or "0"
         if not length.isdigit() or int(length) > MAX_BODY_BYTES:
             return None
-        if not self.headers.get("Content-Type", "").lower().startswith("application/x-www-form-urlencoded"):
-            self.rfile.read(int(length))
+        raw = self.environ["wsgi.input"].read(int(length)) if int(length) else b""
+        if not self.header("Content-Type").lower().startswith("application/x-www-form-urlencoded"):
             return None
-        raw = self.rfile.read(int(length)).decode("utf-8", "replace")
-        return {k: v[0] for k, v in urllib.parse.parse_qs(raw, keep_blank_values=True).items()}
+        fields = urllib.parse.parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+        return {k: v[0] for k, v in fields.items()}
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        path = self._path() if hasattr(self, "path") else "-"  # never the query: it holds codes
-        status = args[1] if len(args) > 1 else ""
-        sys.stderr.write(f"{self.log_date_time_string()} {self.command or '-'} {path} {status}\n")
 
-    def _dispatch(self, routes: Mapping[str, Callable[[], None]]) -> None:
-        route = routes.get(self._path())
+class LoginPage:
+    """The login page's HTTP layer, a WSGI app: routes, forms, redirects and CORS over `HostedUI`."""
+
+    def __init__(self, ui: HostedUI) -> None:
+        self.ui = ui
+
+    def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> List[bytes]:
+        request = Request(environ)
         try:
-            if route is None:
-                known = self._path() in ("/login", "/oauth2/authorize", "/oauth2/token", "/oauth2/userInfo",
-                                         "/logout", "/error")
-                self._json(405 if known else 404, {"error": "invalid_request"})
-            else:
-                route()
+            status, headers, body = self.dispatch(request)
         except Exception:  # noqa: BLE001 - our bug or moto down: a 500 with the shape, the traceback to the log
             traceback.print_exc()
-            self._json(500, {"error": "server_error"})
+            status, headers, body = self._json(request, 500, {"error": "server_error"})
+        start_response(f"{status} {HTTPStatus(status).phrase}",
+                       [*headers.items(), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")])
+        return [body]
 
-    def do_GET(self) -> None:
-        self._dispatch({"/login": self._get_login, "/oauth2/authorize": self._get_authorize,
-                        "/oauth2/userInfo": self._user_info, "/logout": self._logout, "/error": self._get_error,
-                        "/": lambda: self._redirect("/login")})
+    def dispatch(self, request: Request) -> Answer:
+        get = {"/login": self._get_login, "/oauth2/authorize": self._get_authorize, "/oauth2/userInfo": self._user_info,
+               "/logout": self._logout, "/error": self._get_error, "/": lambda r: self._redirect("/login")}
+        routes: Dict[str, Dict[str, Callable[[Request], Answer]]] = {
+            "GET": get, "HEAD": get,
+            "POST": {"/login": self._post_login, "/oauth2/token": self._token, "/oauth2/userInfo": self._user_info},
+            "OPTIONS": {"/oauth2/token": lambda r: self._preflight(r, "POST, OPTIONS"),
+                        "/oauth2/userInfo": lambda r: self._preflight(r, "GET, POST, OPTIONS")},
+        }
+        route = routes.get(request.method, {}).get(request.path)
+        if route is None:
+            known = request.path in ("/login", "/oauth2/authorize", "/oauth2/token", "/oauth2/userInfo", "/logout",
+                                     "/error")
+            return self._json(request, 405 if known else 404, {"error": "invalid_request"})
+        return route(request)
 
-    def do_HEAD(self) -> None:
-        self.do_GET()
+    # -- answers -----------------------------------------------------------------------------------
+    def _json(self, request: Request, status: int, data: Any, headers: Optional[Mapping[str, str]] = None) -> Answer:
+        return status, {"Content-Type": "application/json;charset=UTF-8", **self._cors(request), **(headers or {})}, \
+            json.dumps(data).encode()
 
-    def do_POST(self) -> None:
-        self._dispatch({"/login": self._post_login, "/oauth2/token": self._token, "/oauth2/userInfo": self._user_info})
+    def _html(self, status: int, page: str) -> Answer:
+        return status, {"Content-Type": "text/html;charset=UTF-8", "X-Frame-Options": "DENY",
+                        # no form-action: browsers apply it to the redirect after the form, to the client's URL
+                        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}, page.encode()
 
-    def do_OPTIONS(self) -> None:
-        self._dispatch({"/oauth2/token": lambda: self._preflight("POST, OPTIONS"),
-                        "/oauth2/userInfo": lambda: self._preflight("GET, POST, OPTIONS")})
+    def _redirect(self, location: str) -> Answer:
+        return 302, {"Content-Type": "text/plain", "Location": location}, b""
+
+    def _error_page(self, error: ErrorPage) -> Answer:
+        return self._redirect(with_query("/error", {"error": error.error,
+                                                    "error_description": error.description or None}))
+
+    def _cors(self, request: Request) -> Dict[str, str]:
+        """CORS for the token and userInfo endpoints, which browser apps on any origin call."""
+        if request.path not in ("/oauth2/token", "/oauth2/userInfo"):
+            return {}
+        origin = request.header("Origin")
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
 
     # -- endpoints ---------------------------------------------------------------------------------
-    def _preflight(self, methods: str) -> None:
-        asked = self.headers.get("Access-Control-Request-Headers")
-        self._send(204, b"", "text/plain", {**self._cors(), "Access-Control-Allow-Methods": methods,
-                                            "Access-Control-Allow-Headers": asked or TOKEN_HEADERS,
-                                            "Access-Control-Max-Age": "600"})
+    def _preflight(self, request: Request, methods: str) -> Answer:
+        asked = request.header("Access-Control-Request-Headers")
+        return 204, {"Content-Type": "text/plain", **self._cors(request), "Access-Control-Allow-Methods": methods,
+                     "Access-Control-Allow-Headers": asked or TOKEN_HEADERS, "Access-Control-Max-Age": "600"}, b""
 
-    def _checked(self, params: Mapping[str, str]) -> Optional[Authorize]:
-        """The authorize request, or None once the error was answered (error page or redirect back)."""
+    def _checked(self, params: Mapping[str, str]) -> Union[Authorize, Answer]:
+        """The authorize request, or the answer to its error (the error page or a redirect back)."""
         try:
             return self.ui.authorize(params)
         except ErrorPage as exc:
-            self._error_page(exc)
+            return self._error_page(exc)
         except OAuthError as exc:
-            self._redirect(with_query(params["redirect_uri"], {**exc.body(), "state": params.get("state")}))
-        return None
+            return self._back(params, exc)
 
-    def _get_authorize(self) -> None:
-        params = self._query()
-        if self._checked(params) is not None:
+    def _back(self, params: Mapping[str, str], exc: OAuthError) -> Answer:
+        """An OAuth error reported to the client's (registered) redirect_uri, as Cognito does."""
+        return self._redirect(with_query(params["redirect_uri"], {**exc.body(), "state": params.get("state")}))
+
+    def _get_authorize(self, request: Request) -> Answer:
+        params = request.query()
+        checked = self._checked(params)
+        return checked if not isinstance(checked, Authorize) else \
             self._redirect("/login?" + urllib.parse.urlencode(params))
 
-    def _get_login(self) -> None:
-        if self._checked(self._query()) is not None:
-            self._html(200, login_page(urllib.parse.urlsplit(self.path).query))
+    def _get_login(self, request: Request) -> Answer:
+        checked = self._checked(request.query())
+        return checked if not isinstance(checked, Authorize) else self._html(200, login_page(request.query_string))
 
-    def _post_login(self) -> None:
-        params, form = self._query(), self._form()
-        request = self._checked(params)
-        if request is None:
-            return
-        form = form or {}
+    def _post_login(self, request: Request) -> Answer:
+        form = request.form() or {}
+        checked = self._checked(request.query())
+        if not isinstance(checked, Authorize):
+            return checked
         username = form.get("username", "").strip()
         try:
-            location = self.ui.login(request, username, form.get("password", ""))
+            return self._redirect(self.ui.login(checked, username, form.get("password", "")))
         except OAuthError as exc:
-            self._html(400, login_page(urllib.parse.urlsplit(self.path).query, exc.description, username))
-            return
-        self._redirect(location)
+            return self._html(400, login_page(request.query_string, exc.description, username))
 
-    def _token(self) -> None:
-        form = self._form()
+    def _token(self, request: Request) -> Answer:
+        form = request.form()
         try:
             if form is None:
                 raise OAuthError("invalid_request")
-            basic = basic_client_id(self.headers.get("Authorization", ""))
+            basic = basic_client_id(request.header("Authorization"))
             if basic == "":
                 raise OAuthError("invalid_client")
             answer = self.ui.token(form, basic)
         except OAuthError as exc:
-            self._json(400, exc.body())
-            return
-        self._json(200, answer, {"Pragma": "no-cache"})
+            return self._json(request, 400, exc.body())
+        return self._json(request, 200, answer, {"Pragma": "no-cache"})
 
-    def _user_info(self) -> None:
-        authorization = self.headers.get("Authorization", "")
+    def _user_info(self, request: Request) -> Answer:
+        authorization = request.header("Authorization")
         if not authorization.startswith("Bearer ") or not authorization[7:].strip():
-            self._json(400, {"error": "invalid_request"},
-                       {"WWW-Authenticate": 'error="invalid_request", error_description="Bad OAuth2 request '
-                                            'at UserInfo Endpoint"'})
-            return
+            return self._json(request, 400, {"error": "invalid_request"},
+                              {"WWW-Authenticate": 'error="invalid_request", error_description="Bad OAuth2 request '
+                                                   'at UserInfo Endpoint"'})
         info = self.ui.user_info(authorization)
         if info is None:
-            self._json(401, {"error": "invalid_token", "error_description": INVALID_TOKEN},
-                       {"WWW-Authenticate": f'error="invalid_token", error_description="{INVALID_TOKEN}"'})
-            return
-        self._json(200, info)
+            return self._json(request, 401, {"error": "invalid_token", "error_description": INVALID_TOKEN},
+                              {"WWW-Authenticate": f'error="invalid_token", error_description="{INVALID_TOKEN}"'})
+        return self._json(request, 200, info)
 
-    def _logout(self) -> None:
-        params = self._query()
+    def _logout(self, request: Request) -> Answer:
+        params = request.query()
         try:
-            self._redirect(self.ui.logout(params))
+            return self._redirect(self.ui.logout(params))
         except ErrorPage as exc:
-            self._error_page(exc)
+            return self._error_page(exc)
         except OAuthError as exc:
-            self._redirect(with_query(params["redirect_uri"], {**exc.body(), "state": params.get("state")}))
+            return self._back(params, exc)
 
-    def _get_error(self) -> None:
-        params = self._query()
-        self._html(400, error_page(params.get("error", "invalid_request"), params.get("error_description", "")))
+    def _get_error(self, request: Request) -> Answer:
+        params = request.query()
+        return self._html(400, error_page(params.get("error", "invalid_request"), params.get("error_description", "")))
 
 
 def code_ttl() -> float:
@@ -595,31 +588,29 @@ def code_ttl() -> float:
     return ttl
 
 
-def make_server(port: int, idp_url: str, pool_id: str, ttl: float = CODE_TTL_S) -> ThreadingHTTPServer:
+def login_app(idp_url: str, pool_id: str, ttl: float = CODE_TTL_S) -> LoginPage:
     from deploy.local import cognito
 
-    handler = type("BoundHandler", (Handler,), {"ui": HostedUI(Cognito(cognito.idp_client(idp_url), pool_id),
-                                                               CodeStore(ttl))})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    server.daemon_threads = True
-    return server
+    return LoginPage(HostedUI(Cognito(cognito.idp_client(idp_url), pool_id), CodeStore(ttl)))
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(argv: Optional[List[str]] = None) -> int:
+    """Serve the page with gunicorn (deploy/local/gunicorn_app.py): one worker process, since the codes
+    live in its memory, with threads for concurrent browsers, as the stack's `auth` component."""
+    from deploy.local.gunicorn_app import serve
+
     parser = argparse.ArgumentParser(description="The local stack's hosted login page (over moto's Cognito).")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--idp-url", required=True, help="the moto server, e.g. http://127.0.0.1:9229")
     parser.add_argument("--pool-id", required=True)
     args = parser.parse_args(argv)
-    server = make_server(args.port, args.idp_url, args.pool_id, code_ttl())
+    ttl = code_ttl()
     print(f"hosted login page on {localhost_origin(args.port)} (moto {args.idp_url}, pool {args.pool_id})", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    return serve("hosted-ui", args.port, lambda: login_app(args.idp_url, args.pool_id, ttl), {
+        "workers": 1, "worker_class": "gthread", "threads": 4, "keepalive": 0, "timeout": 30, "graceful_timeout": 5,
+        "access_log_format": "%(t)s %(m)s %(U)s %(s)s",  # never the query: it holds codes
+    })
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

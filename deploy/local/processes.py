@@ -2,8 +2,8 @@
 server and the bench.
 
 - `spawn()` starts a command in ROOT, in its own session, output to a log (or a pipe); unless
-  detached it dies with us (`die_with_parent()`, Linux's PR_SET_PDEATHSIG, which the API server's
-  forked workers also call for themselves).
+  detached it dies with us (`die_with_parent()`, Linux's PR_SET_PDEATHSIG, which the gunicorn
+  workers of the API servers and the login page also call for themselves, deploy/local/gunicorn_app.py).
 - `wait_for_http()` waits until a URL gives any HTTP answer, or says why it never will.
 - `free_port()`, `port_in_use()` on 127.0.0.1; `terminate()`, `kill_group()` and `alive()` by PID
   (`alive` checks the command line, so a reused PID is never signalled).
@@ -64,7 +64,7 @@ def port_in_use(port: int) -> bool:
 # -- starting -------------------------------------------------------------------------------------
 def die_with_parent() -> None:
     """Have Linux send this process SIGTERM when its parent dies, even by SIGKILL (a no-op elsewhere).
-    spawn()'s preexec_fn; the API server's forked workers call it themselves."""
+    spawn()'s preexec_fn; the local servers' gunicorn workers call it themselves (a post_fork hook)."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):

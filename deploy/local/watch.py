@@ -1,107 +1,46 @@
-"""Autoreload for the local stack: watch the apps' sources, re-vendor shared code, restart workers.
-
-A polling watcher (os.stat every ~0.25 s) rather than inotify: no new dependency, it works the same
-on every filesystem (bind mounts, network and container volumes, where inotify events go missing),
-and the apps are a few dozen files, so a poll costs well under a millisecond.
-
-Saves come in bursts (an editor writes a temp file and renames it; `make sync` or a branch switch
-touches many files), so a change is acted on only once the files have been quiet for a moment, and
-then each affected API is restarted exactly once. A change under chalicelib_shared/ is vendored into
-both apps first (deploy/codegen/sync_shared.py); the files that writes are taken as seen, so the reloader's
-own writes never count as a second burst.
+"""Autoreload for the local stack: watch the apps' sources, re-vendor shared code, reload the API servers.
 
     python -m deploy.local.watch [--skip STATE_DIR] users_app=PID orders_app=PID
 
-The stack starts it as one of its processes (`make dev`, and `make up` with LOCAL_AUTORELOAD=1), so both
-reload the same way and `make down` stops it like any other component.
+The files are watched with watchfiles (file events through Rust's `notify`; with WATCHFILES_FORCE_POLLING=1
+it polls instead, for mounted or network volumes where events go missing). Saves come in bursts (an
+editor writes a temp file and renames it; `make sync` or a branch switch touches many files), and
+watchfiles reports a burst once it has been quiet for QUIET_MS, so each affected API is reloaded exactly
+once. What is not source never counts: bytecode, editor swap, backup and lock files, __pycache__ (its
+DefaultFilter) and the state dir. A change under chalicelib_shared/ is vendored into both apps first
+(deploy/codegen/sync_shared.py); the copies that writes are remembered by content, so the reloader's own
+writes never count as a second burst (a later edit of a copy still does).
+
+A reload is SIGHUP to the API's gunicorn (deploy/local/server.py), which starts new workers on the saved
+code and lets the old ones finish their requests. The stack starts this as one of its processes (`make
+dev`, and `make up` with LOCAL_AUTORELOAD=1), so both reload the same way and `make down` stops it like
+any other component; it also ends by itself once every server it watches is gone.
 """
+import hashlib
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+
+from watchfiles import Change, DefaultFilter, watch
 
 from deploy.local.processes import alive
 from deploy.project import APP_DIRS, ROOT
 
 SHARED = "chalicelib_shared"
-POLL_SECONDS = 0.25
-QUIET_SECONDS = 0.2            # a burst is over once a poll this long after its last change saw nothing new
-IGNORED_DIRS = {"__pycache__"}
-IGNORED_SUFFIXES = (".pyc", ".pyo", ".swp", ".swo", ".swx", "~")
-IGNORED_PREFIXES = (".#",)     # emacs lock files
+QUIET_MS = 200                 # a burst is over once nothing changed for this long
+LONGEST_BURST_MS = 10_000      # a longer burst (a big checkout) is reported in parts
+CHECK_SERVERS_MS = 200         # how often the watcher looks whether its servers still run (and at signals)
 SERVER_MARKER = "deploy.local.server"
 
-Snapshot = Dict[str, Tuple[int, int, int]]
+Changes = Set[Tuple[Change, str]]
 
 
-def ignored(name: str) -> bool:
-    """Files that are not source: bytecode, editor swap, backup and lock files."""
-    return name.endswith(IGNORED_SUFFIXES) or name.startswith(IGNORED_PREFIXES)
-
-
-def snapshot(roots: Iterable[Path], skip: Iterable[Path] = ()) -> Snapshot:
-    """path -> (mtime_ns, size, inode) of every watched file under `roots`, without the `skip` trees.
-    The inode catches a save by rename that keeps the size within one timestamp tick."""
-    skipped = {str(Path(p).resolve()) for p in skip}
-    files: Snapshot = {}
-    for root in roots:
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [d for d in dirnames if d not in IGNORED_DIRS
-                           and os.path.join(dirpath, d) not in skipped]
-            for name in filenames:
-                if ignored(name):
-                    continue
-                path = os.path.join(dirpath, name)
-                try:
-                    st = os.stat(path)
-                except OSError:  # removed between listing and stat: the next poll sees it gone
-                    continue
-                files[path] = (st.st_mtime_ns, st.st_size, st.st_ino)
-    return files
-
-
-def changed(old: Snapshot, new: Snapshot) -> Set[str]:
-    """Paths added, removed or modified between two snapshots."""
-    return {path for path in old.keys() | new.keys() if old.get(path) != new.get(path)}
-
-
-class Watcher:
-    """Polls `roots`; `poll()` returns the paths of a burst of changes once the burst is over."""
-
-    def __init__(self, roots: Iterable[Path], skip: Iterable[Path] = (), quiet: float = QUIET_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.roots = [Path(r).resolve() for r in roots]
-        self.skip = [Path(p).resolve() for p in skip]
-        self.quiet = quiet
-        self.clock = clock
-        self._seen = snapshot(self.roots, self.skip)
-        self._pending: Set[str] = set()
-        self._last_change = 0.0
-
-    def poll(self) -> Set[str]:
-        """The changed paths if a burst just ended, else an empty set (also while one goes on)."""
-        now = snapshot(self.roots, self.skip)
-        fresh = changed(self._seen, now)
-        self._seen = now
-        if fresh:
-            self._pending |= fresh
-            self._last_change = self.clock()
-            return set()
-        if self._pending and self.clock() - self._last_change >= self.quiet:
-            burst, self._pending = self._pending, set()
-            return burst
-        return set()
-
-    def absorb(self, trees: Iterable[Path]) -> None:
-        """Take the files under `trees` as they are now as seen: what the reloader itself just wrote
-        (the vendored copies) must not start another burst."""
-        trees = [Path(t).resolve() for t in trees]
-        prefixes = tuple(str(t) + os.sep for t in trees)
-        kept = {p: v for p, v in self._seen.items() if not p.startswith(prefixes)}
-        kept.update(snapshot([t for t in trees if t.is_dir()], self.skip))
-        self._seen = kept
+def source_filter(skip: Iterable[Path] = ()) -> DefaultFilter:
+    """watchfiles' DefaultFilter (bytecode, __pycache__, editor swap/backup/lock files, VCS dirs) that
+    also ignores the `skip` trees (the state dir)."""
+    return DefaultFilter(ignore_paths=[str(Path(p).resolve()) for p in skip])
 
 
 def affected_apps(paths: Iterable[str], root: Path = ROOT, apps: Iterable[str] = APP_DIRS) -> List[str]:
@@ -125,42 +64,80 @@ def revendor() -> Optional[str]:
     return None
 
 
+def digest(path: str) -> Optional[str]:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 class Reloader:
-    """Watches the apps and shared code; after each burst re-vendors shared code if it changed and
-    sends SIGHUP to each affected API server, which replaces its workers (deploy/local/server.py)."""
+    """After each burst: re-vendor shared code if it changed, then SIGHUP each affected API server."""
 
     def __init__(self, servers: Dict[str, int], root: Path = ROOT, skip: Iterable[Path] = (),
-                 out: Callable[[str], None] = print) -> None:
+                 out: Callable[[str], None] = print, send: Callable[[int, int], None] = os.kill) -> None:
         self.servers = dict(servers)
         self.root = root.resolve()
-        self.out = out
-        self.watcher = Watcher([self.root / name for name in (*self.servers, SHARED)], skip)
+        self.skip = list(skip)
+        self.out, self.send = out, send
+        self.written: Dict[str, Optional[str]] = {}  # vendored copy -> digest of what revendor wrote there
 
-    def poll(self) -> List[str]:
-        """Act on a finished burst, if any; returns the apps it restarted."""
-        burst = self.watcher.poll()
+    @property
+    def roots(self) -> List[Path]:
+        return [self.root / name for name in (*self.servers, SHARED)]
+
+    def burst(self, changes: Changes) -> Set[str]:
+        """The changed paths of a burst, without the vendored copies as the last re-vendoring wrote them."""
+        paths = {path for _, path in changes}
+        ours = {path for path in paths if path in self.written and digest(path) == self.written[path]}
+        for path in paths - ours:
+            self.written.pop(path, None)  # changed since: no longer ours
+        return paths - ours
+
+    def handle(self, changes: Changes) -> List[str]:
+        """Act on a burst; returns the apps it reloaded."""
+        burst = self.burst(changes)
         apps = affected_apps(burst, self.root, self.servers)
         if not apps:
             return []
         if any(Path(p).is_relative_to(self.root / SHARED) for p in burst):
             error = revendor()
-            self.watcher.absorb(self.root / app / "chalicelib" / "shared" for app in APP_DIRS)
+            self._remember_copies()
             if error:
                 self.out(f"reload: re-vendoring {SHARED}/ failed ({error}); the apps keep the old copies")
-        names = sorted(os.path.relpath(p, self.root) for p in burst)
+        added = {path for change, path in changes if change == Change.added}
+        shown_paths = [p for p in burst if os.path.exists(p) or p not in added]  # not an editor's temp file
+        names = sorted(os.path.relpath(p, self.root) for p in shown_paths or burst)
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         self.out(f"reload: {shown} changed; restarting {', '.join(apps)}")
         for app in apps:
             try:
-                os.kill(self.servers[app], signal.SIGHUP)
+                self.send(self.servers[app], signal.SIGHUP)
             except ProcessLookupError:
                 self.out(f"reload: {app} is not running")
         return apps
 
+    def _remember_copies(self) -> None:
+        for app in APP_DIRS:
+            for dirpath, _, filenames in os.walk(self.root / app / "chalicelib" / "shared"):
+                for name in filenames:
+                    path = os.path.join(dirpath, name)
+                    self.written[path] = digest(path)
+
+    def run(self, keep_going: Callable[[], bool]) -> None:
+        """Watch until `keep_going()` is false (checked at least every CHECK_SERVERS_MS). A signal whose
+        handler raises while watchfiles waits comes out as KeyboardInterrupt."""
+        for changes in watch(*self.roots, watch_filter=source_filter(self.skip), debounce=LONGEST_BURST_MS,
+                             step=QUIET_MS, rust_timeout=CHECK_SERVERS_MS, yield_on_timeout=True):
+            if not keep_going():
+                return
+            if changes:
+                self.handle(changes)
+
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """The reloader as its own process (`make up` with LOCAL_AUTORELOAD=1): runs until every server
-    it watches is gone or it gets SIGTERM (`make down`)."""
+    """The reloader as its own process (`make dev`; `make up` with LOCAL_AUTORELOAD=1): runs until every
+    server it watches is gone or it gets SIGTERM (`make down`)."""
     import argparse
     parser = argparse.ArgumentParser(description="Restart the local API servers when their code changes.")
     parser.add_argument("--skip", action="append", default=[], help="a tree not to watch (the state dir)")
@@ -174,9 +151,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         servers[name] = int(pid)
     reloader = Reloader(servers, skip=[Path(p) for p in args.skip], out=lambda line: print(line, flush=True))
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    while any(alive(pid, SERVER_MARKER) for pid in servers.values()):
-        reloader.poll()
-        time.sleep(POLL_SECONDS)
+    try:
+        reloader.run(lambda: any(alive(pid, SERVER_MARKER) for pid in servers.values()))
+    except KeyboardInterrupt:  # SIGTERM or SIGINT while watchfiles waited
+        pass
     return 0
 
 

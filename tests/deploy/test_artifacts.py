@@ -105,6 +105,7 @@ def test_layer_keeps_the_packages_the_apps_need(pkg: Package) -> None:
     tops = {n.split("/")[4] for n in names(pkg.dir / "layer-deployment.zip") if n.count("/") >= 4}
     assert "aws_lambda_powertools" in tops
     assert "aws_xray_sdk" not in tops  # the X-Ray SDK's support ends 2027-02-25: tracing is OpenTelemetry
+    assert not tops & {"gunicorn", "watchfiles"}  # the local stack's server and reloader (requirements-dev.txt)
     if pkg.app == "users":
         assert "jwt" in tops and "cryptography" in tops
 

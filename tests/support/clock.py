@@ -1,5 +1,5 @@
 """Fake clocks: `FakeClock` for the services (aware datetimes, the apps' `Clock` port) and
-`FakeMonotonic` for code that takes a float-seconds clock (the reload watcher, the authorizer cache) or
+`FakeMonotonic` for code that takes a float-seconds clock (the authorizer cache) or
 reads `time.monotonic` itself (pyjwt's key client: `as_process_clock`)."""
 import time
 from datetime import datetime, timedelta
