@@ -9,7 +9,8 @@ from typing import Any, Dict
 import pytest
 from chalice import Chalice, CognitoUserPoolAuthorizer
 
-from chalicelib_shared.verifier import CognitoVerifier, JwksCache
+from chalicelib_shared.jwks import JwksClient
+from chalicelib_shared.verifier import CognitoVerifier
 from deploy.local.gateway_responses import missing_authentication_token
 from deploy.local.strict import StrictTestClient
 from deploy.project import APPS
@@ -45,7 +46,7 @@ def test_undeclared_methods_and_unknown_paths_answer_as_deployed(app_name: str, 
     """Before any token check (API Gateway routes first): with or without a token, TRACE, PATCH, HEAD,
     OPTIONS and BREW on a route without them, and any method on an unknown path."""
     app = load_app(app_name)
-    client = StrictTestClient(app.app, tokens.verifier(CognitoVerifier, JwksCache), project_dir=app_dir(app_name))
+    client = StrictTestClient(app.app, tokens.verifier(CognitoVerifier, JwksClient), project_dir=app_dir(app_name))
     expected = template_answer(app_name)
     declared = {(method, path) for path, views in app.app.routes.items() for method in views}
     requests = [(method, path) for path in paths for method in ("TRACE", "PATCH", "HEAD", "OPTIONS", "BREW", "PUT")
@@ -86,7 +87,7 @@ def test_cognito_authorizer_takes_an_id_token_without_scopes_and_an_access_token
     def scoped() -> Dict[str, Any]:
         return {"token_use": app.current_request.context["authorizer"]["claims"]["token_use"]}
 
-    client = StrictTestClient(app, tokens.verifier(CognitoVerifier, JwksCache), project_dir=str(tmp_path))
+    client = StrictTestClient(app, tokens.verifier(CognitoVerifier, JwksClient), project_dir=str(tmp_path))
     id_token = tokens.token(sub="s")
     access = tokens.token(sub="s", token_use="access", scope="orders/read openid")
     unscoped_access = tokens.token(sub="s", token_use="access", scope="aws.cognito.signin.user.admin")

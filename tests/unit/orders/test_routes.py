@@ -5,7 +5,8 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from chalicelib_shared.verifier import CognitoVerifier, JwksCache
+from chalicelib_shared.jwks import JwksClient
+from chalicelib_shared.verifier import CognitoVerifier
 from deploy.local.strict import StrictTestClient
 from tests.support import tokens
 from tests.support.apps import app_dir
@@ -220,7 +221,7 @@ def test_the_app_refuses_an_access_token_even_when_a_gateway_lets_it_through(
         orders: Any, repo: Any, clock: FakeClock, store: Any, method: str, path: str) -> None:
     """Behind a gateway that passes access tokens (an emulator that does, or a method given scopes by
     mistake) the app itself answers 401: an access token never acts as the user."""
-    lenient = tokens.verifier(CognitoVerifier, JwksCache)
+    lenient = tokens.verifier(CognitoVerifier, JwksClient)
     lenient.allow_access_tokens = True
     client = StrictTestClient(orders.app.app, lenient, project_dir=app_dir("orders_app"))
     orders.app.root.install(orders.app.compose(repo=repo, clock=clock, idempotency_store=store))
