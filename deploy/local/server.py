@@ -11,8 +11,8 @@ JWKS_URL. Connections are closed after each response; a client that stalls for S
 its worker, and a request running longer than REQUEST_TIMEOUT is answered 504 and its worker replaced.
 
 Every answer the server gives itself is the services' JSON error shape (`GatewayWorker`): gunicorn's
-refusals of malformed requests (a header over LIMIT_FIELD_SIZE, too many headers, a bad Content-Length,
-a request line over gunicorn's 8190 bytes) and the gateway's own limits, checked before gunicorn would
+refusals of malformed requests (a header over LIMIT_FIELD_SIZE, too many headers, a bad Content-Length)
+and the gateway's own limits, checked before gunicorn would
 send `100 Continue` (64 KiB of headers in all, a chunked body, a body over 1 MiB, which is read and
 dropped up to 8 MiB first so the client sees the answer). Any method goes to the gateway, which answers
 one the API does not declare as deployed (the template's MISSING_AUTHENTICATION_TOKEN response).
@@ -329,7 +329,7 @@ def run(app_name: str, port: int, workers: int, reload: bool = False, auth_port:
     generations = Generations(app_name, workers)
     options = {
         "workers": workers, "worker_class": GatewayWorker, "timeout": REQUEST_TIMEOUT,
-        "graceful_timeout": STOP_TIMEOUT, "limit_request_line": 8190, "limit_request_fields": LIMIT_FIELDS,
+        "graceful_timeout": STOP_TIMEOUT, "limit_request_line": 0, "limit_request_fields": LIMIT_FIELDS,
         "limit_request_field_size": LIMIT_FIELD_SIZE, "header_map": "drop", "logger_class": GatewayLog,
         "access_log_format": '[gateway %(pid)s] %(h)s "%(r)s" %(s)s',
         "on_reload": generations.on_reload, "post_fork": generations.post_fork,

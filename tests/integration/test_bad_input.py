@@ -341,6 +341,7 @@ def test_bad_user_next_tokens_are_400(stack: Any, who: Dict[str, Any]) -> None:
     tokens = {
         "garbage": "!!!not-base64!!!",
         "too_long": "A" * 3000,
+        "request_line_over_8_kib": "A" * 20_000,  # the API's 400, not a local 414 (headers in all: 64 KiB)
         "not_json": b64(None, b"\x00\x01\x02"),
         "json_list": b64(["userid"]),
         "wrong_attribute": b64({"userId": "a"}),

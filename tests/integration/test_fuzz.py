@@ -463,8 +463,9 @@ def contract_checks() -> Iterator[List[str]]:
 
 
 def engine_schema(api: str, url: str, fuzzers: Dict[str, Any]) -> Any:
+    seed = {} if os.environ.get("FUZZ_RANDOM") else {"seed": int(os.environ.get("FUZZ_SEED", "18"))}
     config = SchemathesisConfig.from_dict({
-        "seed": int(os.environ.get("FUZZ_SEED", "18")) if not os.environ.get("FUZZ_RANDOM") else None,
+        **seed,
         "cache": {"enabled": False},
         "continue-on-failure": True,
         "request-timeout": TIMEOUT,
@@ -489,6 +490,15 @@ def engine_schema(api: str, url: str, fuzzers: Dict[str, Any]) -> Any:
     return schema
 
 
+def answered(recorder: Any, case_id: str) -> str:
+    """The answer a failed check judged, for the failure message: status and the start of the body."""
+    interaction = recorder.interactions.get(case_id)
+    response = getattr(interaction, "response", None)
+    if response is None:
+        return "(no response recorded)"
+    return f"-> {response.status_code} {response.content[:300]!r}"
+
+
 @pytest.mark.parametrize("api", ["users", "orders"])
 def test_every_schemathesis_check(stack: Any, fuzzers: Dict[str, Any], contract_checks: List[str], api: str,
                                   request: pytest.FixtureRequest) -> None:
@@ -498,12 +508,13 @@ def test_every_schemathesis_check(stack: Any, fuzzers: Dict[str, Any], contract_
     log, ran, before, started = ENGINE[api], set(), len(LOG.problems), time.monotonic()
     for event in from_schema(engine_schema(api, base_url(stack, api), fuzzers)).execute():
         if isinstance(event, engine_events.ScenarioFinished):
-            for checks in event.recorder.checks.values():
+            for case_id, checks in event.recorder.checks.items():
                 for node in checks:
                     ran.add(node.name)
                     if node.failure_info is not None:
                         log.failures.append(f"{node.name} on {event.recorder.label}: "
-                                            f"{node.failure_info.failure.title}\n{node.failure_info.code_sample}")
+                                            f"{node.failure_info.failure.title}\n{node.failure_info.code_sample}"
+                                            f"\n{answered(event.recorder, case_id)}")
         elif isinstance(event, (engine_events.NonFatalError, engine_events.FatalError)):
             log.failures.append(f"engine error: {getattr(event, 'info', event)}")
         elif isinstance(event, engine_events.PhaseFinished) and os.environ.get("FUZZ_DEBUG"):
