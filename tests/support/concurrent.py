@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 import requests
@@ -79,11 +80,27 @@ def fire(calls: Sequence[Callable[[], Any]], start_gap: float = 0.0) -> None:
         thread.join(TIMEOUT * 2)
 
 
+def _all_threads_stopped(pid: int) -> bool:
+    """Every thread of `pid` is in the stopped state (/proc/<pid>/task/*/stat: state T)."""
+    try:
+        states = [Path(task, "stat").read_text().rsplit(")", 1)[1].split()[0]
+                  for task in Path(f"/proc/{pid}/task").iterdir()]
+    except (OSError, IndexError):
+        return False
+    return bool(states) and all(state in ("T", "t") for state in states)
+
+
 @contextlib.contextmanager
 def frozen(pid: int) -> Iterator[None]:
-    """SIGSTOP a process (a hang, not a crash) and always SIGCONT it again."""
+    """SIGSTOP a process (a hang, not a crash), wait until every thread of it has stopped (delivery is
+    asynchronous: on a busy machine a JVM thread can still answer a request after kill() returns), and
+    always SIGCONT it again."""
     os.kill(pid, signal.SIGSTOP)
     try:
+        deadline = time.monotonic() + 2.0
+        while not _all_threads_stopped(pid):
+            assert time.monotonic() < deadline, f"process {pid} did not stop within 2 s of SIGSTOP"
+            time.sleep(0.001)
         yield
     finally:
         os.kill(pid, signal.SIGCONT)
