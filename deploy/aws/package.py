@@ -24,6 +24,7 @@ named after its Python function), and `finalize` fails the build when a name no 
 import argparse
 import contextlib
 import copy
+import hashlib
 import json
 import os
 import shutil
@@ -33,7 +34,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from deploy.aws import runtimes
 from deploy.aws.build_step import BuildError, build_package_dir
@@ -45,7 +46,7 @@ from deploy.aws.rollout import (
     runtime_version,
     set_traffic_shifting,
 )
-from deploy.project import APPS, BUILD, REGION, ROOT, App
+from deploy.project import APPS, BUILD, LAMBDA_RUNTIME, REGION, ROOT, App
 from deploy.project import app as app_named
 
 STAGES = ("dev", "prod")
@@ -163,11 +164,48 @@ def run_chalice(app: str, stage: str, merge_file: Path, out_dir: Path, project: 
                            f"{app_named(app).dir}/app.py import without AWS access?\n{proc.stdout}{proc.stderr}")
 
 
+# What a package is made from besides its app directory: a change to any of these builds it anew.
+TOOLING = ("deploy/aws/package.py", "deploy/aws/build_step.py", "deploy/aws/rollout.py", "deploy/aws/runtimes.py",
+           "deploy/project.py", "requirements-package.txt")
+_NOT_INPUTS = ("__pycache__", "deployments", "deployed")
+
+
+def inputs_digest(app: str, stage: str, arch: str, traffic: Optional[str]) -> str:
+    """sha256 of everything a package is built from: the app's files (not Chalice's caches), its merge
+    template, the packaging code and pins, and the stage, architecture, traffic shifting and runtime."""
+    project = app_named(app)
+    files = [project.template, *(ROOT / name for name in TOOLING)]
+    for dirpath, dirnames, filenames in os.walk(project.path):
+        dirnames[:] = sorted(d for d in dirnames if d not in _NOT_INPUTS)
+        files += [Path(dirpath) / name for name in filenames if not name.endswith(".pyc")]
+    digest = hashlib.sha256(f"{stage}|{arch}|{traffic}|{LAMBDA_RUNTIME}".encode())
+    for path in sorted(files):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def reusable(out: Path, inputs: str) -> bool:
+    """`out` is a complete package built from exactly `inputs` (build.json is written last)."""
+    try:
+        built = json.loads((out / "build.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return built.get("inputs") == inputs and all((out / name).is_file() for name in BUILT_FILES)
+
+
+BUILT_FILES = ("sam.json", "deployment.zip", "layer-deployment.zip", "chalice/sam.json", "chalice/deployment.zip",
+               "chalice/layer-deployment.zip")
+
+
 def package(app: str, stage: str, build: Path = BUILD, arch: Optional[str] = None,
-            traffic: Optional[str] = None) -> Path:
-    """Package one app for one stage (and architecture); returns the output directory."""
+            traffic: Optional[str] = None, rebuild: bool = False) -> Tuple[Path, bool]:
+    """Package one app for one stage (and architecture): (the output directory, whether the package
+    already there was built from the same inputs and is kept as it is)."""
     arch = arch or stage_architecture(app_named(app), stage)
     out = build / app / stage
+    inputs = inputs_digest(app, stage, arch, traffic)
+    if not rebuild and reusable(out, inputs):
+        return out, True
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -187,27 +225,28 @@ def package(app: str, stage: str, build: Path = BUILD, arch: Optional[str] = Non
     build_package_dir(raw, out)
     major, minor = runtime_version(template)
     (out / "build.json").write_text(json.dumps({"architecture": arch, "runtime": f"python{major}.{minor}",
-                                                "snapstart": snapstart}, indent=2) + "\n")
-    return out
+                                                "snapstart": snapstart, "inputs": inputs}, indent=2) + "\n")
+    return out, False
 
 
 def _package_app_stages(app: str, stages: List[str], build: Path, arch: Optional[str],
-                        traffic: Optional[str]) -> List[str]:
+                        traffic: Optional[str], rebuild: bool) -> List[str]:
     lines = []
     for stage in stages:  # one app's stages in sequence: they share Chalice's layer cache
         started = time.monotonic()
-        out = package(app, stage, build, arch, traffic)
-        lines.append(f"{app}/{stage}: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} "
-                     f"({time.monotonic() - started:.1f} s)")
+        out, kept = package(app, stage, build, arch, traffic, rebuild)
+        where = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
+        lines.append(f"{app}/{stage}: {where} " + ("(unchanged since its last build: kept)" if kept else
+                                                   f"({time.monotonic() - started:.1f} s)"))
     return lines
 
 
 def package_all(apps: List[str], stages: List[str], build: Path = BUILD, arch: Optional[str] = None,
-                traffic: Optional[str] = None) -> List[str]:
+                traffic: Optional[str] = None, rebuild: bool = False) -> List[str]:
     """Package every app for every stage (apps in parallel)."""
     runtimes.ensure_venv()  # once, before the threads
     with ThreadPoolExecutor(max_workers=len(apps)) as pool:
-        futures = [pool.submit(_package_app_stages, app, stages, build, arch, traffic) for app in apps]
+        futures = [pool.submit(_package_app_stages, app, stages, build, arch, traffic, rebuild) for app in apps]
         return [line for future in futures for line in future.result()]
 
 
@@ -223,12 +262,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--traffic-shifting", choices=TRAFFIC_SHIFTING, default=None,
                         help="how CodeDeploy moves traffic to the new versions (default: dev AllAtOnce, "
                              "prod Canary10Percent5Minutes)")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="build even a package whose inputs have not changed since it was built")
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
         stages = list(STAGES) if "all" in (args.stage or []) else (args.stage or ["dev"])
         for line in package_all(args.app or [a.name for a in APPS], stages, args.build_dir.resolve(), args.arch,
-                                args.traffic_shifting):
+                                args.traffic_shifting, args.rebuild):
             print(line)
     except runtimes.RuntimeNotFound as exc:
         print(f"make package: {exc}", file=sys.stderr)

@@ -4,7 +4,7 @@ No timing assertions: only that numbers come out, that the DynamoDB round trips 
 modules compiled from source at a (b) cold start and the JWKS fetches of a warm authorizer are
 what the targets in README.md's "Performance (`make bench`)" require, and that nothing the Lambda
 runtime provides is in the built artifacts.
-Packages in deploy/build/<app>/dev are reused when fresh (see deploy.perf.bench.packages.package_is_fresh).
+Packages in deploy/build/bench/<arch>/<app>/dev are kept while their inputs do not change (deploy.aws.package).
 """
 import json
 import subprocess

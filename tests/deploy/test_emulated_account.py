@@ -105,6 +105,7 @@ def test_make_deploy_admin_logs_destroy(account: Account) -> None:
 
     role = account.client("apigateway").get_account()["cloudwatchRoleArn"]
     second = succeeded(account.make("deploy", f"STAGE={STAGE}"))
+    assert second.count("(unchanged since its last build: kept)") == 2  # nothing changed: nothing rebuilt
     assert "CloudWatch Logs role" not in second  # one is set now: left alone
     users_call, orders_call = deploy_calls(second)
     assert "CreateApiGatewayCloudWatchRole" not in users_call + orders_call

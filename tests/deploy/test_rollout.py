@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 from deploy.aws.build_step import BuildError, check_architecture, elf_machine
+from deploy.aws.package import inputs_digest, package
 from deploy.aws.rollout import RolloutError, add_snapstart
 from deploy.project import APPS, LAMBDA_RUNTIME, ROOT
 from tests.support.packaging import Package, cfn_lint
@@ -85,11 +86,25 @@ def test_the_rollback_alarms_see_the_new_code_and_a_rate_not_any_5xx(pkg: Packag
 
 
 def test_traffic_shifting_can_be_forced_all_at_once(tmp_path: Path) -> None:
-    from deploy.aws.package import package
-    out = package("orders", "prod", tmp_path, arch="x86_64", traffic="AllAtOnce")
+    out, kept = package("orders", "prod", tmp_path, arch="x86_64", traffic="AllAtOnce")
     template = json.loads((out / "sam.json").read_text())
     assert template["Resources"]["APIHandler"]["Properties"]["DeploymentPreference"]["Type"] == "AllAtOnce"
-    assert cfn_lint(template) == ()
+    assert cfn_lint(template) == () and not kept
+    # Packaging again from the same inputs keeps the package as it is (a redeploy changes nothing)...
+    built = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    assert package("orders", "prod", tmp_path, arch="x86_64", traffic="AllAtOnce") == (out, True)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == built
+    # ... and a package whose build.json is gone (an interrupted build) is built again.
+    (out / "build.json").unlink()
+    assert package("orders", "prod", tmp_path, arch="x86_64", traffic="AllAtOnce") == (out, False)
+
+
+def test_a_package_is_built_anew_when_any_of_its_inputs_changes() -> None:
+    digest = inputs_digest("orders", "prod", "x86_64", None)
+    assert digest == inputs_digest("orders", "prod", "x86_64", None)
+    assert len({digest, inputs_digest("orders", "dev", "x86_64", None), inputs_digest("users", "prod", "x86_64", None),
+                inputs_digest("orders", "prod", "arm64", None),
+                inputs_digest("orders", "prod", "x86_64", "AllAtOnce")}) == 5
 
 
 # ---------------------------------------------------------------- arm64
@@ -168,8 +183,9 @@ def test_every_function_runs_the_declared_runtime_with_snapstart_in_prod(pkg: Pa
     expected = {"ApplyOn": "PublishedVersions"} if pkg.stage == "prod" else None
     assert all(p.get("AutoPublishAlias") == "live" for p in functions.values())
     assert {n: p.get("SnapStart") for n, p in functions.items()} == {n: expected for n in functions}
-    assert json.loads((pkg.dir / "build.json").read_text()) == {
-        "architecture": "arm64", "runtime": LAMBDA_RUNTIME, "snapstart": pkg.stage == "prod"}
+    built = json.loads((pkg.dir / "build.json").read_text())
+    assert built == {"architecture": "arm64", "runtime": LAMBDA_RUNTIME, "snapstart": pkg.stage == "prod",
+                     "inputs": inputs_digest(pkg.app, pkg.stage, "arm64", None)}
     assert cfn_lint(pkg.template) == ()
 
 

@@ -32,9 +32,10 @@ one order seeded):
    JWKS fetches during the timed loop.
 4. Artifact sizes, zipped and unzipped, and runtime-provided packages found in them.
 
-Packages come from deploy/build/<app>/dev (deploy.aws.package). They are reused when fresh: every
-expected file exists and is newer than every input (the app dir, deploy/aws/<app>/template.json,
-deploy/aws/package.py, deploy/aws/build_step.py); otherwise (or with --rebuild) the app is repackaged.
+Packages come from deploy/build/bench/<arch>/<app>/dev (deploy.aws.package), which keeps a package
+built from the same inputs (a sha256 of the app's files, its merge template, the packaging code and
+pins, the stage, architecture and runtime; build.json records it) and rebuilds the others (all of
+them with --rebuild).
 Exit status: 0 when the bench ran (target failures are printed as FAIL), 1 when the bench itself
 broke (a failed request, a hook that counted nothing, a wrong package) or, with --strict, when a
 target failed.
