@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 from deploy.aws.build_step import BuildError, check_architecture, elf_machine
-from deploy.aws.package import inputs_digest, package
+from deploy.aws.package import inputs_digest, package, reusable
 from deploy.aws.rollout import RolloutError, add_snapstart
 from deploy.project import APPS, LAMBDA_RUNTIME, ROOT
 from tests.support.packaging import Package, cfn_lint
@@ -94,9 +94,9 @@ def test_traffic_shifting_can_be_forced_all_at_once(tmp_path: Path) -> None:
     built = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     assert package("orders", "prod", tmp_path, arch="x86_64", traffic="AllAtOnce") == (out, True)
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == built
-    # ... and a package whose build.json is gone (an interrupted build) is built again.
+    # ... and a package whose build.json is gone (an interrupted build) is not reused.
     (out / "build.json").unlink()
-    assert package("orders", "prod", tmp_path, arch="x86_64", traffic="AllAtOnce") == (out, False)
+    assert not reusable(out, inputs_digest("orders", "prod", "x86_64", "AllAtOnce"))
 
 
 def test_a_package_is_built_anew_when_any_of_its_inputs_changes() -> None:

@@ -12,13 +12,14 @@ from typing import Callable, Dict
 from deploy.perf.bench.fixtures import STAGE
 from deploy.project import APPS, BUILD
 
+PACKAGES = BUILD / "bench"   # <arch>/<app>/<stage>: the deploy tests build and check the same packages
 MEASURED = "x86_64"          # imported and timed here
 SIZED_ONLY = ("arm64",)      # packaged for the artifact table
 ARCHITECTURES = (MEASURED, *SIZED_ONLY)
 
 
 def package_dir(app: str, arch: str = MEASURED) -> Path:
-    return BUILD / "bench" / arch / app / STAGE
+    return PACKAGES / arch / app / STAGE
 
 
 def ensure_packages(rebuild: bool, log: Callable[[str], None]) -> Dict[str, str]:
@@ -30,7 +31,7 @@ def ensure_packages(rebuild: bool, log: Callable[[str], None]) -> Dict[str, str]
     for arch in ARCHITECTURES:
         for app in (a.name for a in APPS):
             started = time.monotonic()
-            _, kept = package(app, STAGE, BUILD / "bench" / arch, arch, rebuild=rebuild)
+            _, kept = package(app, STAGE, PACKAGES / arch, arch, rebuild=rebuild)
             state[f"{app}/{arch}"] = "reused" if kept else "built"
             if not kept:
                 log(f"packaged {app}/{STAGE} for {arch} (deploy.aws.package) in {time.monotonic() - started:.1f} s")
