@@ -59,7 +59,9 @@ def _measure(results: Dict[str, Any], sandbox: Sandbox, ddb_url: str, jwks: Jwks
     """1. cold starts, 2 + 3. the warm path and authorizer per app, 4. artifacts, into `results`."""
     log(f"cold starts: {results['runs']} runs x (a, b, c) x {len(APP_NAMES)} apps, and (z) for users ...")
     pyc_before = sandbox.bytecode_files()
-    results["cold"] = bench_cold(sandbox, ddb_url, jwks, results["runs"], sandbox.root, log)
+    # --quick (make test's form) asserts no timing: no unmeasured warm-up runs
+    results["cold"] = bench_cold(sandbox, ddb_url, jwks, results["runs"], sandbox.root, log,
+                                 warm_up=not results["quick"])
     if sandbox.bytecode_files() != pyc_before:
         raise BenchError("a cold-start child wrote bytecode into the unzipped package: runs are not cold")
     results["warm"] = {}

@@ -139,11 +139,11 @@ def compiled_from_source(stderr: str, sandbox: Sandbox, app: str, variant: str) 
 
 
 def bench_cold(sandbox: Sandbox, ddb_url: str, jwks: JwksServer, runs: int, workdir: Path,
-               log: Callable[[str], None]) -> Dict[str, Any]:
+               log: Callable[[str], None], warm_up: bool = True) -> Dict[str, Any]:
     apps = [a.name for a in APPS]
     kinds = [(app, kind) for app in apps for kind in cold_kinds(app)]
     samples: Dict[Tuple[str, str], List[Dict[str, Any]]] = {k: [] for k in kinds}
-    for app, kind in kinds:  # one unmeasured run each: page cache, DynamoDB Local's JIT
+    for app, kind in kinds if warm_up else ():  # one unmeasured run each: page cache, DynamoDB Local's JIT
         run_cold_once(sandbox, app, kind, ddb_url, workdir, jwks)
     rng = random.Random(7)
     for index in range(runs):
