@@ -7,9 +7,9 @@
 - Metrics (EMF on stdout): whatever the request added (the services count their business events
   through `metrics`, a `ports.MetricSink`), flushed after every request, failed ones included, plus
   the cold start metric on a container's first request.
-- Traces (OpenTelemetry, tracing.py): one span per request and one per DynamoDB call, sent to X-Ray
-  where the stage sets `TRACING=xray`. Building it imports the OpenTelemetry SDK, so a function that
-  serves no HTTP request (the users authorizer) passes `tracing_at_import=False` and never builds it.
+- Traces (tracing.py): one span per request and one per DynamoDB call, sent to X-Ray where the stage
+  sets `TRACING=xray`. Building it sets up the exporter, so a function that serves no HTTP request (the
+  users authorizer) passes `tracing_at_import=False` and never builds it.
 """
 import time
 from typing import Any, Callable, Dict, Optional, Sequence

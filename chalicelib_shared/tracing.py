@@ -18,7 +18,7 @@ through botocore's own events, as OpenTelemetry's botocore instrumentation does.
 Why spans are recorded here and not by the OpenTelemetry SDK: with the API, the SDK and the botocore
 instrumentation, tracing cost the cold start more than everything else the apps add to boto3 (README,
 "Tracing", has the measurements); AWS's own ADOT Lambda layer has a "lite" SDK for the same reason.
-What these ~100 lines keep of it: trace and span ids, parent, timing, attributes, events and status, and
+What this module keeps of it: trace and span ids, parent, timing, attributes, events and status, and
 the OTLP encoding, checked against the official definitions by tests/integration/test_tracing.py.
 """
 import contextvars

@@ -42,7 +42,7 @@ app.log = logging.getLogger("users.chalice")
 app.debug = settings.local_debug
 # Lambda names the handler in _HANDLER. The authorizer runs as its own function on this same
 # app.py; it reads no table and serves no HTTP request, so it builds neither the DynamoDB client
-# nor the tracer (boto3 and the OpenTelemetry SDK: most of the API function's init).
+# nor the trace exporter (boto3 is most of the API function's init).
 AUTHORIZER_HANDLER = "app.users_authorizer"
 AUTHORIZER_FUNCTION = os.environ.get("_HANDLER") == AUTHORIZER_HANDLER
 observability = Observability(settings.service_name, settings.metrics_namespace, tracing=settings.tracing,
