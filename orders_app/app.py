@@ -21,6 +21,7 @@ from chalicelib.shared.caller import Caller
 from chalicelib.shared.chalice_cli import allow_only_package
 from chalicelib.shared.composition import Root
 from chalicelib.shared.http import api_view, current_request, json_response, parse_json_object, query_int
+from chalicelib.shared.init_phase import collector_paused
 from chalicelib.shared.observability import Observability
 from chalicelib.shared.ports import Clock, utc_now
 from chalicelib.shared.snapstart import after_restore, reseed_random
@@ -94,7 +95,8 @@ def compose(repo: Optional[OrdersRepository] = None, clock: Clock = utc_now,
 
 
 root = Root(compose())
-root.parts.build()  # the DynamoDB client in the init phase
+with collector_paused():  # what init builds lives as long as the container (init_phase.py)
+    root.parts.build()  # the DynamoDB client in the init phase
 
 
 def _restored() -> None:
