@@ -12,7 +12,7 @@ again: no collection during init, and none later that walks what init built. Whe
 the collector starts again and nothing is frozen.
 
 Measured with `make bench` (README, "Performance"): a full collection after boto3 and its client are
-built takes about 20 ms on the development machine, and the apps' init paid about 35 ms more than the
+built takes about 20 ms on the development machine, and the apps' init paid about 37 ms more than the
 boto3 baseline; with the pause and the freeze the medians of b/c fell from 1.19 / 1.17 to 1.07 / 1.05
 (users / orders).
 """

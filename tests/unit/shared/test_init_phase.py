@@ -1,6 +1,6 @@
 """The init phase's collector pause (chalicelib_shared/init_phase.py): no collection while the block
 builds, what it built frozen when it succeeds, nothing frozen when it fails, and the collector left as
-the caller had it. What it saves at cold start is `make bench`'s to measure (README, "Cold start")."""
+the caller had it. What it saves at cold start is `make bench`'s to measure (README, "Performance")."""
 import gc
 from typing import Iterator, List
 
